@@ -1,0 +1,189 @@
+"""What plugins register: scorers, segmentations, stage models and reports, each as a `*Spec`.
+
+A spec names the component, says which options class its `[plugin]` table is structured into, and
+holds a factory that builds the component from those options. Components are pure functions of the
+context they are given: no sessions, no writes, no globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import attrs
+from attrs import field, frozen
+
+from crm.core.segment import Segment
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from sqlalchemy import Connection
+
+    from crm.core.facts import Facts
+    from crm.core.schema import Tables
+
+NAME_PATTERN = r"[a-z][a-z0-9_]*"
+
+#: How a metric is stored and shown. `money` values are minor units (cents) and print as 12.34;
+#: `score`, `count` and `days` print as integers; `value` prints as a number.
+MetricKind = Literal["score", "count", "days", "money", "value"]
+
+
+@frozen
+class NoOptions:
+    """The options class of a component that takes none (its table must be empty or absent)."""
+
+
+@frozen
+class Metric:
+    """One number a scorer computes for every customer, published as `<scorer>.<name>`."""
+
+    name: str = field(validator=attrs.validators.matches_re(NAME_PATTERN))
+    kind: MetricKind = "value"
+    description: str = ""
+
+
+@frozen(kw_only=True)
+class ScoringContext:
+    """Everything a scorer may read.
+
+    `facts` holds the per-customer aggregates as columns; `scores` the metrics of the scorers that
+    ran before this one (named `<scorer>.<metric>`); `connection` is opened by core and read-only by
+    contract, for a scorer that needs its own aggregate over `tables`.
+    """
+
+    as_of: date
+    facts: Facts
+    scores: Mapping[str, NDArray[np.float64]]
+    connection: Connection
+    tables: Tables
+
+
+class Scorer(Protocol):
+    def score(self, context: ScoringContext) -> Mapping[str, NDArray[np.float64]]:
+        """One float64 column per declared metric, aligned with `context.facts.customer_id`.
+
+        NaN means "not scored" (for example RFM for a customer who never purchased).
+        """
+        ...
+
+
+class Columns(Protocol):
+    """Read access to every column a segmentation may use, by name.
+
+    Names are the customer attributes (`country`, `city`, `gender`, `age`), the facts
+    (`purchases`, `revenue`, `recency_days`) and every metric as `<scorer>.<metric>`.
+    """
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __getitem__(self, name: str) -> NDArray[Any]: ...
+
+    def __len__(self) -> int: ...
+
+
+class Segmenter(Protocol):
+    """Maps columns to one segment per customer."""
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Every segment this segmenter can assign, in display order."""
+        ...
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The column names `assign` reads; checked against the available columns at load time."""
+        ...
+
+    def assign(self, columns: Columns) -> NDArray[np.int64]:
+        """Index into `segments` per customer, or -1 for a customer this segmentation leaves out."""
+        ...
+
+
+class StageModel(Protocol):
+    """Places each customer at one stage of an ordered journey (AIDAS, a sales funnel)."""
+
+    @property
+    def stages(self) -> tuple[str, ...]: ...
+
+    def assign(self, context: ScoringContext) -> NDArray[np.int64]:
+        """Index into `stages` per customer, or -1 for a customer who reached none."""
+        ...
+
+
+@frozen
+class Table:
+    """A format-agnostic table; the CLI renders it as table, csv or json."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+    title: str = ""
+
+
+class Report(Protocol):
+    def build(self, result: Any) -> Table:
+        """Build a table from a `SegmentationResult`."""
+        ...
+
+
+def _name_field() -> Any:
+    return field(validator=attrs.validators.matches_re(NAME_PATTERN))
+
+
+@frozen(kw_only=True)
+class ScorerSpec:
+    """A scorer: `factory(options)` builds it; `metrics` are published as `<name>.<metric>`.
+
+    `requires` names scorers whose metrics this one reads from `context.scores`; they run first.
+    """
+
+    name: str = _name_field()
+    factory: Callable[[Any], Scorer]
+    metrics: tuple[Metric, ...]
+    options: type = NoOptions
+    requires: tuple[str, ...] = ()
+    description: str = ""
+
+
+@frozen(kw_only=True)
+class SegmentationSpec:
+    """A segmentation: each customer gets at most one segment of it, in a column named `name`."""
+
+    name: str = _name_field()
+    factory: Callable[[Any], Segmenter]
+    options: type = NoOptions
+    description: str = ""
+
+
+@frozen(kw_only=True)
+class StageModelSpec:
+    name: str = _name_field()
+    factory: Callable[[Any], StageModel]
+    options: type = NoOptions
+    description: str = ""
+
+
+@frozen(kw_only=True)
+class ReportSpec:
+    name: str = field(validator=attrs.validators.matches_re(r"[a-z][a-z0-9_-]*"))
+    factory: Callable[[Any], Report]
+    options: type = NoOptions
+    description: str = ""
+
+
+AnySpec = ScorerSpec | SegmentationSpec | StageModelSpec | ReportSpec
+
+
+def spec_kind(spec: AnySpec) -> str:
+    return {
+        ScorerSpec: "scorer",
+        SegmentationSpec: "segmentation",
+        StageModelSpec: "stage model",
+        ReportSpec: "report",
+    }[type(spec)]
+
+
+def metric_names(spec: ScorerSpec) -> Sequence[str]:
+    return [f"{spec.name}.{metric.name}" for metric in spec.metrics]

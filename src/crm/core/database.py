@@ -1,0 +1,84 @@
+"""Engines and schema creation: SQLite beside crm.toml by default, any SQLAlchemy URL otherwise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from crm.core.errors import ConfigError, CrmError
+from crm.core.schema import SCHEMA_VERSION, Base, MetaRow
+
+DATABASE_URL_ENV = "CRM_DATABASE_URL"
+DEFAULT_SQLITE_FILE = "crm.db"
+
+
+def resolve_database_url(configured: str | None, project_dir: Path) -> str:
+    """The URL to use: CRM_DATABASE_URL, else the config's, else crm.db beside crm.toml.
+
+    A relative SQLite path in the config is taken relative to the config file, not to the shell's
+    current directory, so a cron job finds the same database as the person who set it up.
+    """
+    url = os.environ.get(DATABASE_URL_ENV) or configured
+    if not url:
+        return f"sqlite:///{(project_dir / DEFAULT_SQLITE_FILE).resolve()}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"database.url: {exc}; expected a URL such as sqlite:///crm.db") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            return parsed.set(database=str((project_dir / path).resolve())).render_as_string(
+                hide_password=False
+            )
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys and write-ahead logging."""
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver we install and test; the bare scheme would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError(f"database.url {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the tables on first use; refuse a database written by another schema version.
+
+    Schema changes will ship as Alembic migrations keyed on `crm_meta.schema_version`; until the
+    first one exists, a version mismatch is an error rather than a silent guess.
+    """
+    try:
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            found = conn.scalar(select(MetaRow.value).where(MetaRow.key == "schema_version"))
+            if found is None:
+                conn.execute(
+                    MetaRow.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+            elif found != str(SCHEMA_VERSION):
+                raise CrmError(
+                    f"the database has schema version {found}, this crm expects {SCHEMA_VERSION}; "
+                    "upgrade crm or migrate the database"
+                )
+    except OperationalError as exc:
+        raise CrmError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc

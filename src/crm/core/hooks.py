@@ -1,0 +1,81 @@
+"""The hook specifications: the whole contract between crm and its plugins.
+
+A plugin is a module (or object) with functions decorated by `crm.hookimpl` whose names match
+these specs; it may accept any subset of a spec's arguments. Plugins are found through the `crm`
+entry-point group and run only when listed in `[plugins] enabled` of crm.toml.
+Each hook is documented, with an example, in docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
+    from crm.core.config import CrmConfig
+    from crm.core.pipeline import SegmentationResult
+    from crm.core.registry import Registry
+
+PROJECT_NAME = "crm"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Decorator marking a plugin's hook implementations.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_scorers(register: Callable[[ScorerSpec], None]) -> None:
+    """Register scorers by calling ``register(ScorerSpec(...))`` once per scorer.
+
+    A name already taken by another plugin raises `DuplicateComponentError` naming both plugins.
+    """
+
+
+@hookspec
+def register_segmentations(register: Callable[[SegmentationSpec], None]) -> None:
+    """Register segmentations (score grids, rule lists) with ``register(SegmentationSpec(...))``.
+
+    Each customer gets at most one segment per segmentation; the segmentation's name is the column
+    that holds it in `crm segment --customers` output.
+    """
+
+
+@hookspec
+def register_stage_models(register: Callable[[StageModelSpec], None]) -> None:
+    """Register ordered stage models (a journey, a funnel) with ``register(StageModelSpec(...))``."""
+
+
+@hookspec
+def register_reports(register: Callable[[ReportSpec], None]) -> None:
+    """Register reports with ``register(ReportSpec(...))``; a report builds a `Table` from a run."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands to the `crm` command line (``@cli.command()``).
+
+    Called on a fresh group for each CLI invocation; commands should call the plugin's library
+    functions and render with `crm.cli.output`.
+    """
+
+
+@hookspec(historic=True)
+def configure(config: CrmConfig, registry: Registry) -> None:
+    """Called once the configuration is loaded and every component is registered and configured.
+
+    Historic: a plugin registered later is called at registration. Use it to check cross-plugin
+    requirements (raise `crm.ConfigError` with the key path) or to prepare shared state.
+    """
+
+
+@hookspec
+def segmentation_finished(result: SegmentationResult) -> None:
+    """Notification after every segmentation run, stored or not (export, alerting, audit).
+
+    `result.run_id` is the stored run's id, or None for a run that was not stored.
+    """

@@ -1,0 +1,167 @@
+"""The database schema, as typed SQLAlchemy 2.0 mappings.
+
+ORM classes never leave `crm.core`: plugins read `Tables` (the Core `Table` objects) on a read-only
+connection, and receive frozen entities and columnar facts.
+
+Money is stored as integer minor units (cents), so sums are exact on every database, SQLite included
+(its NUMERIC affinity would store floats). Times are stored as naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Bumped with every schema change; `crm` refuses a database whose version it does not know.
+SCHEMA_VERSION = 1
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class MetaRow(Base):
+    __tablename__ = "crm_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class CustomerRow(Base):
+    __tablename__ = "customer"
+
+    # An integer surrogate key: measured, string keys with a plain FK index make the RFM
+    # aggregate about 3x slower than an integer key with a covering index.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    country: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(32))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    consent_email: Mapped[bool | None]
+    consent_sms: Mapped[bool | None]
+    consent_phone: Mapped[bool | None]
+    consent_profiling: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InteractionRow(Base):
+    __tablename__ = "interaction"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(64))
+    campaign: Mapped[str | None] = mapped_column(String(100))
+    stage: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    # The interaction's identity for idempotent re-imports: "x:<external id>" when the source
+    # has one, else "f:<content fingerprint>:<n>" for the n-th identical row of that content.
+    source_key: Mapped[str] = mapped_column(String(100), unique=True)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        # Covers the per-customer purchase aggregate (min/max time, count, sum, distinct orders),
+        # so the GROUP BY reads the index alone instead of one random row lookup per interaction.
+        Index(
+            "ix_interaction_facts", "kind", "customer_id", "occurred_at", "amount_minor", "order_id"
+        ),
+        Index("ix_interaction_customer_time", "customer_id", "occurred_at"),
+    )
+
+
+class RunRow(Base):
+    __tablename__ = "segmentation_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    as_of: Mapped[date] = mapped_column(Date)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    plugins: Mapped[dict[str, str]] = mapped_column(JSON)
+    customers: Mapped[int]
+
+
+class AssignmentRow(Base):
+    __tablename__ = "segment_assignment"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
+    segmentation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_segment_assignment_customer", "customer_id", "run_id"),)
+
+
+class ScoreRow(Base):
+    __tablename__ = "customer_score"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), primary_key=True)
+    # One JSON object per customer and run ({"rfm.r": 5, ...}): one row write instead of one
+    # per score keeps storing a run cheap next to computing it.
+    scores: Mapped[dict[str, float | None]] = mapped_column(JSON)
+
+
+class ImportRow(Base):
+    __tablename__ = "import_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    target: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(500))
+    rows_read: Mapped[int]
+    rows_added: Mapped[int]
+    rows_rejected: Mapped[int]
+
+
+@frozen
+class Tables:
+    """The Core tables a plugin may query on the read-only connection it is given."""
+
+    customer: Table
+    interaction: Table
+    run: Table
+    assignment: Table
+    score: Table
+
+    @classmethod
+    def default(cls) -> Tables:
+        return cls(
+            customer=CustomerRow.__table__,  # type: ignore[arg-type]
+            interaction=InteractionRow.__table__,  # type: ignore[arg-type]
+            run=RunRow.__table__,  # type: ignore[arg-type]
+            assignment=AssignmentRow.__table__,  # type: ignore[arg-type]
+            score=ScoreRow.__table__,  # type: ignore[arg-type]
+        )
