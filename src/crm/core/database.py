@@ -47,13 +47,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engine:
     """An engine for `url`; SQLite gets foreign keys and write-ahead logging."""
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we install and test; the bare scheme would ask for psycopg2.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, connect_args=connect_args or {})
     except (ArgumentError, ImportError) as exc:
         raise ConfigError(f"database.url {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
