@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tomllib
 import types
 import typing
-import tomllib
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -205,8 +205,10 @@ def _format_exception(exc: BaseException, cls: type | None) -> str:
         return f"unknown key {extra}"
     if isinstance(exc, KeyError):
         return "required key is missing"
-    if isinstance(exc, ValueError | TypeError) and len(exc.args) >= 2 and isinstance(
-        exc.args[1], attrs.Attribute
+    if (
+        isinstance(exc, ValueError | TypeError)
+        and len(exc.args) >= 2
+        and isinstance(exc.args[1], attrs.Attribute)
     ):
         return str(exc.args[0])  # attrs validators: "'bins' must be in range(2, 11) (got 50)"
     if isinstance(exc, ValueError | TypeError) and str(exc).startswith("expected"):

@@ -73,7 +73,9 @@ def ensure_schema(engine: Engine) -> None:
             found = conn.scalar(select(MetaRow.value).where(MetaRow.key == "schema_version"))
             if found is None:
                 conn.execute(
-                    MetaRow.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                    MetaRow.__table__.insert().values(
+                        key="schema_version", value=str(SCHEMA_VERSION)
+                    )
                 )
             elif found != str(SCHEMA_VERSION):
                 raise CrmError(

@@ -88,7 +88,9 @@ def _datetimes(values: list[Any]) -> NDArray[np.datetime64]:
     )
 
 
-def _year_and_month_day(days: NDArray[np.datetime64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _year_and_month_day(
+    days: NDArray[np.datetime64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     year_start = days.astype("datetime64[Y]")
     month_start = days.astype("datetime64[M]")
     month = (month_start - year_start.astype("datetime64[M]")).astype(np.int64) + 1

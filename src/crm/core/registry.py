@@ -67,9 +67,7 @@ class Registry:
     """Everything registered through the `register_*` hooks."""
 
     scorers: Components[ScorerSpec] = field(factory=lambda: Components("scorer"))
-    segmentations: Components[SegmentationSpec] = field(
-        factory=lambda: Components("segmentation")
-    )
+    segmentations: Components[SegmentationSpec] = field(factory=lambda: Components("segmentation"))
     stage_models: Components[StageModelSpec] = field(factory=lambda: Components("stage model"))
     reports: Components[ReportSpec] = field(factory=lambda: Components("report"))
 

@@ -1,0 +1,81 @@
+"""The `crm` command line: parse, call the library (`crm.core.project.Project`), render.
+
+Exit codes: 0 success; 1 an error the user can act on; 2 a usage or configuration error;
+3 a plugin failed (the message names it); 4 an import found bad rows (nothing was written);
+5 something named does not exist.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crm.cli.app import App, CrmCommandError, get_app
+from crm.cli.customers_command import customers
+from crm.cli.demo_command import demo
+from crm.cli.import_command import import_group
+from crm.cli.init_command import init
+from crm.cli.plugins_command import plugins
+from crm.cli.segment_command import segment
+from crm.core.errors import CrmError
+
+
+class PluginGroup(click.Group):
+    """The core commands plus those the enabled plugins add through `register_commands`."""
+
+    def _app(self, ctx: click.Context) -> App:
+        if not isinstance(ctx.obj, App):
+            ctx.obj = App.from_environment(ctx.params.get("config"), ctx.params.get("debug", False))
+        return ctx.obj
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self._app(ctx).plugin_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        return self._app(ctx).plugin_commands().get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CrmError as exc:
+            if isinstance(ctx.obj, App) and ctx.obj.debug:
+                raise
+            raise CrmCommandError(exc) from exc
+        finally:
+            if isinstance(ctx.obj, App):
+                ctx.obj.close()
+
+
+@click.group(cls=PluginGroup)
+@click.option(
+    "--config",
+    "-c",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CRM_CONFIG",
+    help="The project's configuration file.  [env: CRM_CONFIG; default: ./crm.toml]",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="crm", prog_name="crm")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
+    """Customer analytics from your own data: RFM, CLV, journeys and funnels as plugins.
+
+    Start with `crm demo DIR` for a ready project with sample data, or `crm init` and
+    `crm import` for your own.
+    """
+    app = get_app(ctx)
+    if config is not None:
+        app.config_path = config
+    app.debug = app.debug or debug
+
+
+for command in (init, import_group, plugins, segment, customers, demo):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="crm")

@@ -1,0 +1,43 @@
+"""`crm customers show ID`: one customer's profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crm.cli.app import get_app
+from crm.cli.output import emit_document, output_options
+from crm.core.components import Table
+
+
+@click.group()
+def customers() -> None:
+    """Look at individual customers."""
+
+
+def _profile_table(profile: dict[str, Any]) -> Table:
+    rows: list[tuple[object, ...]] = [("customer", "customer_id", profile["customer_id"])]
+    rows += [("attribute", k, v) for k, v in profile["attributes"].items()]
+    rows += [("segment", k, v) for k, v in profile["segments"].items()]
+    rows += [("score", k, v) for k, v in profile["scores"].items()]
+    for item in profile["last_interactions"]:
+        when = item["occurred_at"]
+        details = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("occurred_at", "kind"))
+        rows.append(("interaction", f"{when:%Y-%m-%d %H:%M} {item['kind']}", details))
+    title = f"Customer {profile['customer_id']}"
+    if profile["run"]:
+        title += f" (segments of run {profile['run']['id']}, as of {profile['run']['as_of']})"
+    return Table(columns=("section", "name", "value"), rows=tuple(rows), title=title)
+
+
+@customers.command()
+@click.argument("customer_id")
+@click.option("--last", default=10, show_default=True, help="How many recent interactions.")
+@output_options
+@click.pass_context
+def show(ctx: click.Context, customer_id: str, last: int, fmt: str, output: Path | None) -> None:
+    """Show CUSTOMER_ID: attributes, last interactions, current segments and scores."""
+    profile = get_app(ctx).project.customer_profile(customer_id, last=last)
+    emit_document(profile, fmt, output, lambda: _profile_table(profile))

@@ -1,0 +1,73 @@
+"""`crm segment`: score and segment every customer, store the run, print the summary."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from crm.cli.app import get_app
+from crm.cli.output import emit, output_options
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+@click.command()
+@click.option(
+    "--as-of",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="Analysis date; interactions on or after it are ignored. "
+    "Default: the day after the last interaction.",
+)
+@click.option(
+    "--customers",
+    "per_customer",
+    is_flag=True,
+    help="One row per customer (segments and scores) instead of the summary.",
+)
+@click.option("--no-store", is_flag=True, help="Compute and print, but do not store the run.")
+@output_options
+@click.pass_context
+def segment(
+    ctx: click.Context,
+    as_of: date | None,
+    per_customer: bool,
+    no_store: bool,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Run the enabled scorers and segmentations over every customer.
+
+    The summary has one row per segment with at least `segment`, `customers` and `share`;
+    `--customers` has `customer_id`, one column per segmentation and one per score
+    (`<scorer>.<metric>`, e.g. `rfm.r`).
+    """
+    from crm.core.reports import customer_rows, segment_summary
+
+    project = get_app(ctx).project
+    started = time.perf_counter()
+    with _status("Scoring customers"):
+        result = project.segment(as_of=as_of, store=not no_store)
+    stored = f"stored as run {result.run_id}" if result.run_id is not None else "not stored"
+    click.echo(
+        f"{len(result.facts)} customers as of {result.as_of}, {stored} "
+        f"({time.perf_counter() - started:.2f} s)",
+        err=True,
+    )
+    emit(customer_rows(result) if per_customer else segment_summary(result), fmt, output)
+
+
+def _status(message: str):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)

@@ -1,0 +1,62 @@
+"""The named columns segmentations read: customer attributes, facts and every metric."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from attrs import define, field
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from crm.core.facts import Facts
+
+#: Columns every segmentation may use, with what they hold.
+BASE_COLUMNS: Mapping[str, str] = {
+    "country": "customer country (text)",
+    "city": "customer city (text)",
+    "gender": "customer gender (text)",
+    "age": "age in whole years on the analysis date",
+    "purchases": "number of purchases (distinct orders) before the analysis date",
+    "revenue": "total purchase amount before the analysis date (in currency units)",
+    "recency_days": "days from the last purchase to the analysis date",
+}
+
+
+def _base_getters(facts: Facts) -> dict[str, Callable[[], NDArray[Any]]]:
+    return {
+        "country": lambda: facts.country,
+        "city": lambda: facts.city,
+        "gender": lambda: facts.gender,
+        "age": facts.age_years,
+        "purchases": lambda: facts.purchases.astype(np.float64),
+        "revenue": lambda: facts.revenue_minor / 100.0,
+        "recency_days": facts.recency_days,
+    }
+
+
+@define
+class ColumnTable:
+    """`Columns` over facts and scores; attribute columns are computed on first use."""
+
+    facts: Facts
+    scores: Mapping[str, NDArray[np.float64]]
+    _cache: dict[str, NDArray[Any]] = field(factory=dict, init=False)
+
+    def __contains__(self, name: object) -> bool:
+        return name in BASE_COLUMNS or name in self.scores
+
+    def __getitem__(self, name: str) -> NDArray[Any]:
+        if name in self.scores:
+            return self.scores[name]
+        if name not in self._cache:
+            getter = _base_getters(self.facts).get(name)
+            if getter is None:
+                raise KeyError(name)
+            self._cache[name] = getter()
+        return self._cache[name]
+
+    def __len__(self) -> int:
+        return len(self.facts)

@@ -1,0 +1,298 @@
+"""The segmentation pipeline: configure components, score, segment, summarise, store.
+
+`plan_segmentation` does everything that can fail on configuration before any data is read (phase-2
+options, component construction, segment-map and rule checks); `run_segmentation` then reads the
+facts with one SQL aggregate and runs the scorers and segmenters on numpy columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+import numpy as np
+from attrs import frozen
+from sqlalchemy import Connection, func, select
+
+from crm.core.columns import BASE_COLUMNS, ColumnTable
+from crm.core.components import (
+    Metric,
+    NoOptions,
+    Scorer,
+    ScorerSpec,
+    ScoringContext,
+    SegmentationSpec,
+    Segmenter,
+)
+from crm.core.config import CrmConfig, structure_options
+from crm.core.errors import ConfigError, CrmError, PluginError
+from crm.core.facts import Facts
+from crm.core.registry import Registry
+from crm.core.rules import RuleSegmenter
+from crm.core.schema import Tables
+from crm.core.segment import Segment
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+C = TypeVar("C")
+
+
+@frozen
+class Configured(Generic[C]):
+    """A component built from its options, with the plugin it came from."""
+
+    name: str
+    plugin: str
+    component: C
+
+
+@frozen
+class SegmentationPlan:
+    scorers: tuple[Configured[Scorer], ...]
+    metrics: Mapping[str, Metric]
+    segmenters: tuple[Configured[Segmenter], ...]
+
+
+def _options_classes(registry: Registry, plugin: str) -> set[type]:
+    return {spec.options for spec in registry.specs_of(plugin)}
+
+
+def configure_options(
+    config: CrmConfig, registry: Registry, enabled: tuple[str, ...]
+) -> dict[str, Any]:
+    """Phase 2: each enabled plugin's `[plugin]` table into its declared options class."""
+    options: dict[str, Any] = {}
+    for plugin in enabled:
+        classes = _options_classes(registry, plugin) - {NoOptions}
+        if len(classes) > 1:
+            names = ", ".join(sorted(c.__name__ for c in classes))
+            raise PluginError(
+                plugin,
+                f"its components declare different options classes ({names}); "
+                f"a plugin's [{plugin}] table is structured into one class",
+            )
+        cls = classes.pop() if classes else NoOptions
+        options[plugin] = structure_options(config, plugin, cls)
+    return options
+
+
+def check_plugin_tables(config: CrmConfig, installed: Mapping[str, object]) -> None:
+    """A top-level table must belong to an installed plugin: a typo is an error, not a no-op."""
+    source = config.path.name if config.path is not None else "crm.toml"
+    unknown = sorted(name for name in config.plugin_tables if name not in installed)
+    if unknown:
+        known = ", ".join(installed) or "none"
+        raise ConfigError(
+            [
+                f"{source}: {name}: no installed plugin is called {name!r} (installed plugins: "
+                f"{known}; core tables: database, plugins, import, segmentations)"
+                for name in unknown
+            ]
+        )
+
+
+def _build(plugin: str, kind: str, name: str, factory: Any, options: Any) -> Any:
+    try:
+        return factory(options)
+    except CrmError:
+        raise
+    except Exception as exc:
+        raise PluginError(plugin, f"cannot build {kind} {name!r}: {exc}") from exc
+
+
+def _scorer_order(registry: Registry, names: list[str]) -> list[ScorerSpec]:
+    ordered: list[ScorerSpec] = []
+    visiting: set[str] = set()
+
+    def visit(name: str, wanted_by: str | None) -> None:
+        if any(spec.name == name for spec in ordered):
+            return
+        if name in visiting:
+            raise ConfigError(f"scorers {name!r} and {wanted_by!r} require each other")
+        if name not in registry.scorers:
+            raise PluginError(
+                registry.scorers[wanted_by].plugin if wanted_by else "?",
+                f"scorer {wanted_by!r} requires scorer {name!r}, which no enabled plugin provides",
+            )
+        visiting.add(name)
+        spec = registry.scorers[name].spec
+        for required in spec.requires:
+            visit(required, name)
+        visiting.discard(name)
+        ordered.append(spec)
+
+    for name in names:
+        visit(name, None)
+    return ordered
+
+
+def plan_segmentation(
+    config: CrmConfig, registry: Registry, options: Mapping[str, Any]
+) -> SegmentationPlan:
+    """Build every enabled component and check every segmentation's inputs, before any data."""
+    scorers = []
+    metrics: dict[str, Metric] = {}
+    for spec in _scorer_order(registry, [item.spec.name for item in registry.scorers]):
+        plugin = registry.scorers[spec.name].plugin
+        scorer = _build(plugin, "scorer", spec.name, spec.factory, options.get(plugin, NoOptions()))
+        scorers.append(Configured(spec.name, plugin, scorer))
+        metrics.update({f"{spec.name}.{m.name}": m for m in spec.metrics})
+
+    available = (*BASE_COLUMNS, *metrics)
+    source = config.path.name if config.path is not None else "crm.toml"
+    segmenters: list[Configured[Segmenter]] = []
+    for item in registry.segmentations:
+        spec: SegmentationSpec = item.spec
+        built = _build(
+            item.plugin,
+            "segmentation",
+            spec.name,
+            spec.factory,
+            options.get(item.plugin, NoOptions()),
+        )
+        segmenters.append(Configured(spec.name, item.plugin, built))
+    for name, rule_config in config.segmentations.items():
+        if name in registry.segmentations:
+            raise ConfigError(
+                f"{source}: segmentations.{name}: the name is taken by plugin "
+                f"{registry.segmentations[name].plugin!r}; choose another name"
+            )
+        segmenter = RuleSegmenter.from_config(
+            name, rule_config, available_columns=available, source=source
+        )
+        segmenters.append(Configured(name, "crm.toml", segmenter))
+    for configured in segmenters:
+        unknown = [c for c in configured.component.inputs if c not in available]
+        if unknown:
+            raise PluginError(
+                configured.plugin,
+                f"segmentation {configured.name!r} reads {', '.join(map(repr, unknown))}, which no "
+                f"enabled scorer provides (available: {', '.join(available)})",
+            )
+    return SegmentationPlan(tuple(scorers), metrics, tuple(segmenters))
+
+
+@frozen
+class SegmentationOutcome:
+    """One segmentation's answer: an index into `segments` per customer (-1: no segment)."""
+
+    name: str
+    segments: tuple[Segment, ...]
+    codes: NDArray[np.int64]
+
+    def segment_names(self) -> NDArray[np.object_]:
+        names = np.array([s.name for s in self.segments] + [None], dtype=object)
+        return names[self.codes]  # -1 picks the trailing None
+
+
+@frozen(kw_only=True)
+class SegmentationResult:
+    """Everything a run produced; handed to reports and to `segmentation_finished`."""
+
+    as_of: date
+    facts: Facts
+    metrics: Mapping[str, Metric]
+    scores: Mapping[str, NDArray[np.float64]]
+    outcomes: tuple[SegmentationOutcome, ...]
+    config_hash: str
+    plugins: Mapping[str, str]
+    run_id: int | None = None
+
+
+def default_as_of(connection: Connection, tables: Tables) -> date:
+    """The day after the last interaction (UTC), or today when there is none."""
+    last = connection.scalar(select(func.max(tables.interaction.c.occurred_at)))
+    if last is None:
+        return date.today()
+    day: date = last.date()
+    return day + timedelta(days=1)
+
+
+def _checked_scores(
+    configured: Configured[Scorer], metrics: Mapping[str, Metric], out: Any, size: int
+) -> dict[str, NDArray[np.float64]]:
+    expected = {name.split(".", 1)[1] for name in metrics if name.startswith(configured.name + ".")}
+    if not isinstance(out, Mapping) or set(out) != expected:
+        got = sorted(out) if isinstance(out, Mapping) else type(out).__name__
+        raise PluginError(
+            configured.plugin,
+            f"scorer {configured.name!r} returned {got}, expected the metrics {sorted(expected)}",
+        )
+    checked = {}
+    for metric, values in out.items():
+        column = np.asarray(values, dtype=np.float64)
+        if column.shape != (size,):
+            raise PluginError(
+                configured.plugin,
+                f"scorer {configured.name!r} metric {metric!r} has shape {column.shape}, "
+                f"expected ({size},): one value per customer",
+            )
+        checked[f"{configured.name}.{metric}"] = column
+    return checked
+
+
+def run_segmentation(
+    plan: SegmentationPlan,
+    connection: Connection,
+    tables: Tables,
+    *,
+    as_of: date,
+    config_hash: str,
+    plugins: Mapping[str, str],
+) -> SegmentationResult:
+    """Score and segment every customer; nothing is written."""
+    facts = Facts.load(connection, tables, as_of)
+    scores: dict[str, NDArray[np.float64]] = {}
+    for configured in plan.scorers:
+        context = ScoringContext(
+            as_of=as_of, facts=facts, scores=dict(scores), connection=connection, tables=tables
+        )
+        try:
+            out = configured.component.score(context)
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                configured.plugin,
+                f"scorer {configured.name!r} failed: {exc.__class__.__name__}: {exc}",
+            ) from exc
+        scores.update(_checked_scores(configured, plan.metrics, out, len(facts)))
+
+    columns = ColumnTable(facts, scores)
+    outcomes = []
+    for configured in plan.segmenters:
+        try:
+            codes = np.asarray(configured.component.assign(columns), dtype=np.int64)
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                configured.plugin,
+                f"segmentation {configured.name!r} failed: {exc.__class__.__name__}: {exc}",
+            ) from exc
+        segments = tuple(configured.component.segments)
+        if codes.shape != (len(facts),) or (
+            codes.size and (codes.min() < -1 or codes.max() >= len(segments))
+        ):
+            raise PluginError(
+                configured.plugin,
+                f"segmentation {configured.name!r} returned codes outside -1..{len(segments) - 1} "
+                "or not one per customer",
+            )
+        outcomes.append(SegmentationOutcome(configured.name, segments, codes))
+    return SegmentationResult(
+        as_of=as_of,
+        facts=facts,
+        metrics=dict(plan.metrics),
+        scores=scores,
+        outcomes=tuple(outcomes),
+        config_hash=config_hash,
+        plugins=dict(plugins),
+    )
+
+
+def with_run_id(result: SegmentationResult, run_id: int) -> SegmentationResult:
+    return attrs.evolve(result, run_id=run_id)

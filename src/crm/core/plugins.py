@@ -1,0 +1,255 @@
+"""Finding, loading and calling plugins: the only module that touches `pm.hook`.
+
+Plugins are found through the `crm` entry-point group without importing them; only the ones listed
+in `[plugins] enabled` are imported and registered. Every failure names the plugin.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+import traceback
+from collections.abc import Collection, Iterable, Mapping
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from attrs import frozen
+
+from crm.core import hooks
+from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
+from crm.core.errors import ConfigError, CrmError, PluginError
+from crm.core.registry import Registry, make_register
+
+if TYPE_CHECKING:
+    import click
+
+    from crm.core.config import CrmConfig
+    from crm.core.pipeline import SegmentationResult
+
+ENTRY_POINT_GROUP = "crm"
+#: Comma-separated plugin names; when set, only these of the enabled plugins load ("" = none).
+LOAD_PLUGINS_ENV = "CRM_LOAD_PLUGINS"
+#: Distributions shipped in this repository; everything else is third-party.
+BUNDLED_DISTRIBUTIONS = frozenset({"crm-rfm", "crm-clv", "crm-idic", "crm-aidas", "crm-funnel"})
+
+
+@frozen
+class InstalledPlugin:
+    """A plugin found in the `crm` entry-point group (not necessarily enabled or importable)."""
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+
+    @property
+    def bundled(self) -> bool:
+        return self.distribution in BUNDLED_DISTRIBUTIONS
+
+    def load(self) -> object:
+        try:
+            entry_point = next(
+                ep
+                for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+                if ep.name == self.name
+            )
+            return entry_point.load()
+        except Exception as exc:
+            raise PluginError(self.name, f"cannot be imported from {self.value!r}: {exc}") from exc
+
+
+def installed_plugins() -> dict[str, InstalledPlugin]:
+    """Every plugin in the `crm` entry-point group, by name, without importing any of them."""
+    found: dict[str, InstalledPlugin] = {}
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry_point.dist
+        found.setdefault(
+            entry_point.name,
+            InstalledPlugin(
+                name=entry_point.name,
+                value=entry_point.value,
+                distribution=dist.name if dist is not None else None,
+                version=dist.version if dist is not None else None,
+            ),
+        )
+    return dict(sorted(found.items()))
+
+
+def _allowed_by_environment(names: Iterable[str]) -> list[str]:
+    allowed = os.environ.get(LOAD_PLUGINS_ENV)
+    if allowed is None:
+        return list(names)
+    keep = {name.strip() for name in allowed.split(",") if name.strip()}
+    return [name for name in names if name in keep]
+
+
+def make_plugin_manager(
+    enabled: Collection[str],
+    *,
+    extra: Iterable[tuple[str, object]] = (),
+    installed: Mapping[str, InstalledPlugin] | None = None,
+) -> pluggy.PluginManager:
+    """A fresh plugin manager with the enabled plugins registered, plus `extra` (name, plugin).
+
+    `extra` registers plugins that are not installed (tests, local unpackaged plugins).
+    """
+    pm = pluggy.PluginManager(hooks.PROJECT_NAME)
+    pm.add_hookspecs(hooks)
+    available = installed_plugins() if installed is None else installed
+    extra_names = {name for name, _ in extra}
+    missing = [name for name in enabled if name not in available and name not in extra_names]
+    if missing:
+        known = ", ".join(available) or "none installed"
+        raise ConfigError(
+            f"plugins.enabled: plugin {', '.join(map(repr, missing))} is not installed "
+            f"(installed plugins: {known}); install its package or remove it from the list"
+        )
+    for name in _allowed_by_environment(n for n in enabled if n not in extra_names):
+        module = available[name].load()
+        _register(pm, name, module)
+    for name, plugin in extra:
+        _register(pm, name, plugin)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(_name_of(pm, exc.plugin), str(exc)) from exc
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, name: str, plugin: object) -> None:
+    try:
+        pm.register(plugin, name)
+    except (pluggy.PluginValidationError, ValueError) as exc:
+        raise PluginError(name, str(exc)) from exc
+
+
+def _name_of(pm: pluggy.PluginManager, plugin: object) -> str:
+    return pm.get_name(plugin) or repr(plugin)
+
+
+def module_of(plugin: object) -> str:
+    return plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+
+
+def plugins_by_module(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Module name -> plugin name, to tell which plugin a spec or a traceback frame belongs to."""
+    return {module_of(plugin): name for name, plugin in pm.list_name_plugin() if plugin is not None}
+
+
+def failing_plugin(tb: TracebackType | None, owners: Mapping[str, str]) -> str | None:
+    """The plugin whose code raised: the innermost traceback frame inside a plugin module."""
+    found = None
+    for frame, _ in traceback.walk_tb(tb):
+        module = frame.f_globals.get("__name__", "")
+        for prefix, name in owners.items():
+            if module == prefix or module.startswith(prefix + "."):
+                found = name
+    return found
+
+
+class CrmHooks:
+    """Typed calls into the plugins; turns a plugin's crash into a PluginError naming it."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self._owners = plugins_by_module(pm)
+
+    def _guard(self, hook: str, exc: Exception) -> CrmError:
+        if isinstance(exc, CrmError):
+            return exc
+        plugin = failing_plugin(exc.__traceback__, self._owners) or "unknown"
+        return PluginError(plugin, f"failed in {hook}: {exc.__class__.__name__}: {exc}")
+
+    def collect_registry(self) -> Registry:
+        registry = Registry()
+        calls: tuple[tuple[str, type[Any]], ...] = (
+            ("register_scorers", ScorerSpec),
+            ("register_segmentations", SegmentationSpec),
+            ("register_stage_models", StageModelSpec),
+            ("register_reports", ReportSpec),
+        )
+        for hook_name, spec_type in calls:
+            register = make_register(registry, self._owners, spec_type)
+            try:
+                getattr(self.pm.hook, hook_name)(register=register)
+            except Exception as exc:
+                raise self._guard(hook_name, exc) from exc
+        return registry
+
+    def configure(self, config: CrmConfig, registry: Registry) -> None:
+        try:
+            self.pm.hook.configure.call_historic(kwargs={"config": config, "registry": registry})
+        except Exception as exc:
+            raise self._guard("configure", exc) from exc
+
+    def register_commands(self, cli: click.Group) -> None:
+        try:
+            self.pm.hook.register_commands(cli=cli)
+        except Exception as exc:
+            raise self._guard("register_commands", exc) from exc
+
+    def segmentation_finished(self, result: SegmentationResult) -> None:
+        try:
+            self.pm.hook.segmentation_finished(result=result)
+        except Exception as exc:
+            raise self._guard("segmentation_finished", exc) from exc
+
+
+@frozen
+class PluginInfo:
+    """What `crm plugins` shows for one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    bundled: bool
+    enabled: bool
+    hooks: tuple[str, ...]
+    error: str | None = None
+
+
+def hooks_of(plugin: object) -> tuple[str, ...]:
+    pm = pluggy.PluginManager(hooks.PROJECT_NAME)
+    pm.add_hookspecs(hooks)
+    pm.register(plugin)
+    return tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
+
+
+def describe_plugins(enabled: Collection[str]) -> list[PluginInfo]:
+    """Every installed plugin with its hooks; one that fails to import shows the error instead."""
+    infos = []
+    for name, plugin in installed_plugins().items():
+        try:
+            implemented, error = hooks_of(plugin.load()), None
+        except Exception as exc:
+            implemented, error = (), str(exc)
+        infos.append(
+            PluginInfo(
+                name=name,
+                distribution=plugin.distribution,
+                version=plugin.version,
+                bundled=plugin.bundled,
+                enabled=name in enabled,
+                hooks=implemented,
+                error=error,
+            )
+        )
+    return infos
+
+
+def plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Plugin name -> distribution version (or "unpackaged"), recorded with every run."""
+    from crm import __version__
+
+    versions = {"crm": __version__}
+    installed = installed_plugins()
+    for name, _ in pm.list_name_plugin():
+        info = installed.get(name)
+        versions[name] = (info.version if info else None) or "unpackaged"
+    return versions
+
+
+def python_version() -> str:
+    return sys.version.split()[0]

@@ -1,0 +1,178 @@
+"""A crm project (crm.toml + its database) as a Python object: what every CLI command calls.
+
+    project = Project.open("crm.toml")
+    result = project.segment()          # scores, segments, stores the run
+    segment_summary(result)             # crm.core.reports
+
+Heavy modules (SQLAlchemy, numpy) are imported on first use, so building a Project is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field
+
+from crm.core.config import CrmConfig, load_config
+from crm.core.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from crm.core.importing import ImportOptions, ImportReport
+    from crm.core.pipeline import SegmentationPlan, SegmentationResult
+    from crm.core.plugins import CrmHooks, PluginInfo
+    from crm.core.registry import Registry
+    from crm.core.schema import Tables
+
+
+@define
+class Project:
+    """Configuration, plugins and database of one crm project, each loaded on first use."""
+
+    config: CrmConfig
+    #: Plugins registered without being installed: (name, plugin) pairs, enabled implicitly.
+    extra_plugins: tuple[tuple[str, object], ...] = ()
+    _hooks: CrmHooks | None = field(default=None, init=False)
+    _registry: Registry | None = field(default=None, init=False)
+    _options: dict[str, Any] | None = field(default=None, init=False)
+    _engine: Engine | None = field(default=None, init=False)
+
+    @classmethod
+    def open(cls, path: str | Path, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Project:
+        return cls(load_config(Path(path)), tuple(extra_plugins))
+
+    @property
+    def enabled(self) -> tuple[str, ...]:
+        return (*self.config.plugins.enabled, *(name for name, _ in self.extra_plugins))
+
+    @property
+    def hooks(self) -> CrmHooks:
+        if self._hooks is None:
+            from crm.core.plugins import CrmHooks, make_plugin_manager
+
+            pm = make_plugin_manager(self.config.plugins.enabled, extra=self.extra_plugins)
+            self._hooks = CrmHooks(pm)
+        return self._hooks
+
+    @property
+    def registry(self) -> Registry:
+        """Every component of the enabled plugins, configured and checked (phase 2)."""
+        if self._registry is None:
+            from crm.core.pipeline import check_plugin_tables, configure_options
+            from crm.core.plugins import installed_plugins
+
+            registry = self.hooks.collect_registry()
+            check_plugin_tables(self.config, {**installed_plugins(), **dict(self.extra_plugins)})
+            loaded = tuple(name for name, _ in self.hooks.pm.list_name_plugin())
+            self._options = configure_options(self.config, registry, loaded)
+            self.hooks.configure(self.config, registry)
+            self._registry = registry
+        return self._registry
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Each enabled plugin's structured options, by plugin name."""
+        self.registry  # noqa: B018 - structures the options as a side effect
+        assert self._options is not None
+        return self._options
+
+    @property
+    def database_url(self) -> str:
+        from crm.core.database import resolve_database_url
+
+        return resolve_database_url(self.config.database.url, self.config.project_dir)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from crm.core.database import ensure_schema, make_engine
+
+            engine = make_engine(self.database_url)
+            ensure_schema(engine)
+            self._engine = engine
+        return self._engine
+
+    @property
+    def tables(self) -> Tables:
+        from crm.core.schema import Tables
+
+        return Tables.default()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def plan(self) -> SegmentationPlan:
+        from crm.core.pipeline import plan_segmentation
+
+        return plan_segmentation(self.config, self.registry, self.options)
+
+    def segment(self, *, as_of: date | None = None, store: bool = True) -> SegmentationResult:
+        """Score and segment every customer as of `as_of` (default: the day after the last
+        interaction); store the run unless `store` is false; notify `segmentation_finished`."""
+        from crm.core.pipeline import default_as_of, run_segmentation, with_run_id
+        from crm.core.plugins import plugin_versions
+        from crm.core.runs import store_run
+
+        plan = self.plan()
+        with self.engine.connect() as connection:
+            day = as_of or self.config.as_of or default_as_of(connection, self.tables)
+            result = run_segmentation(
+                plan,
+                connection,
+                self.tables,
+                as_of=day,
+                config_hash=self.config.hash(),
+                plugins=plugin_versions(self.hooks.pm),
+            )
+        if store:
+            with self.engine.begin() as connection:
+                result = with_run_id(result, store_run(connection, result, self.config))
+        self.hooks.segmentation_finished(result)
+        return result
+
+    def import_customers(
+        self, path: Path, options: ImportOptions, progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        from crm.core.importing import import_customers
+
+        return import_customers(self.engine, path, options, progress)
+
+    def import_interactions(
+        self, path: Path, options: ImportOptions, progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        from crm.core.importing import import_interactions
+
+        return import_interactions(self.engine, path, options, progress)
+
+    def plugins(self) -> list[PluginInfo]:
+        from crm.core.plugins import PluginInfo, describe_plugins, hooks_of
+
+        infos = describe_plugins(self.config.plugins.enabled)
+        for name, plugin in self.extra_plugins:
+            infos.append(
+                PluginInfo(
+                    name=name,
+                    distribution=None,
+                    version=None,
+                    bundled=False,
+                    enabled=True,
+                    hooks=hooks_of(plugin),
+                )
+            )
+        return infos
+
+    def customer_profile(self, external_id: str, *, last: int = 10) -> dict[str, Any]:
+        """A customer's attributes, last interactions and current segments with their scores."""
+        from crm.core.profiles import customer_profile
+
+        with self.engine.connect() as connection:
+            profile = customer_profile(connection, self.tables, external_id, last=last)
+        if profile is None:
+            raise NotFoundError(f"no customer with id {external_id!r}")
+        return profile
