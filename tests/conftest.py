@@ -56,3 +56,49 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # typ
         for eng in _postgresql_engine():
             ensure_schema(eng)
             yield eng
+
+
+def insert_customers_and_purchases(
+    engine: Engine,
+    purchases: list[tuple[str, str, str | None]],
+    customers: dict[str, dict] | None = None,
+) -> None:
+    """Write customers and purchases directly (no importer): (external id, ISO time, amount)."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from sqlalchemy import insert, select
+
+    from crm.core.schema import CustomerRow, InteractionRow
+
+    customers = dict(customers or {})
+    for external_id, _, _ in purchases:
+        customers.setdefault(external_id, {})
+    with engine.begin() as conn:
+        conn.execute(
+            insert(CustomerRow),
+            [
+                {"external_id": cid, "created_at": datetime(2024, 1, 1), **attrs}
+                for cid, attrs in customers.items()
+            ],
+        )
+        ids = dict(conn.execute(select(CustomerRow.external_id, CustomerRow.id)).all())
+        conn.execute(
+            insert(InteractionRow),
+            [
+                {
+                    "customer_id": ids[cid],
+                    "kind": "purchase",
+                    "occurred_at": datetime.fromisoformat(when),
+                    "amount_minor": None if amount is None else int(Decimal(amount) * 100),
+                    "source_key": f"test:{n}",
+                }
+                for n, (cid, when, amount) in enumerate(purchases)
+            ],
+        )
+
+
+@pytest.fixture
+def seed():  # type: ignore[no-untyped-def]
+    """`seed(engine, purchases, customers)` writes rows straight into the schema."""
+    return insert_customers_and_purchases

@@ -30,7 +30,6 @@ from crm.core.config import CrmConfig, structure_options
 from crm.core.errors import ConfigError, CrmError, PluginError
 from crm.core.facts import Facts
 from crm.core.registry import Registry
-from crm.core.rules import RuleSegmenter
 from crm.core.schema import Tables
 from crm.core.segment import Segment
 
@@ -155,6 +154,8 @@ def plan_segmentation(
         )
         segmenters.append(Configured(spec.name, item.plugin, built))
     for name, rule_config in config.segmentations.items():
+        from crm.core.rules import RuleSegmenter
+
         if name in registry.segmentations:
             raise ConfigError(
                 f"{source}: segmentations.{name}: the name is taken by plugin "

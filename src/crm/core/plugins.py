@@ -10,7 +10,7 @@ import importlib.metadata
 import os
 import sys
 import traceback
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -150,17 +150,28 @@ def failing_plugin(tb: TracebackType | None, owners: Mapping[str, str]) -> str |
 
 
 class CrmHooks:
-    """Typed calls into the plugins; turns a plugin's crash into a PluginError naming it."""
+    """Typed calls into the plugins; turns a plugin's crash into a PluginError naming it.
+
+    Hooks other than `configure` are called one plugin at a time through pluggy's subset callers,
+    so a registration is attributed to the plugin that made it and a crash names its plugin.
+    """
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
-        self._owners = plugins_by_module(pm)
 
-    def _guard(self, hook: str, exc: Exception) -> CrmError:
+    def _each(self, hook_name: str) -> Iterator[tuple[str, Any]]:
+        plugins = [
+            (name, plugin) for name, plugin in self.pm.list_name_plugin() if plugin is not None
+        ]
+        for name, plugin in plugins:
+            others = [p for _, p in plugins if p is not plugin]
+            yield name, self.pm.subset_hook_caller(hook_name, remove_plugins=others)
+
+    @staticmethod
+    def _wrap(plugin: str, hook_name: str, exc: Exception) -> CrmError:
         if isinstance(exc, CrmError):
             return exc
-        plugin = failing_plugin(exc.__traceback__, self._owners) or "unknown"
-        return PluginError(plugin, f"failed in {hook}: {exc.__class__.__name__}: {exc}")
+        return PluginError(plugin, f"failed in {hook_name}: {exc.__class__.__name__}: {exc}")
 
     def collect_registry(self) -> Registry:
         registry = Registry()
@@ -171,30 +182,33 @@ class CrmHooks:
             ("register_reports", ReportSpec),
         )
         for hook_name, spec_type in calls:
-            register = make_register(registry, self._owners, spec_type)
-            try:
-                getattr(self.pm.hook, hook_name)(register=register)
-            except Exception as exc:
-                raise self._guard(hook_name, exc) from exc
+            for plugin, caller in self._each(hook_name):
+                try:
+                    caller(register=make_register(registry, plugin, spec_type))
+                except Exception as exc:
+                    raise self._wrap(plugin, hook_name, exc) from exc
         return registry
 
     def configure(self, config: CrmConfig, registry: Registry) -> None:
         try:
             self.pm.hook.configure.call_historic(kwargs={"config": config, "registry": registry})
         except Exception as exc:
-            raise self._guard("configure", exc) from exc
+            owner = failing_plugin(exc.__traceback__, plugins_by_module(self.pm)) or "unknown"
+            raise self._wrap(owner, "configure", exc) from exc
 
     def register_commands(self, cli: click.Group) -> None:
-        try:
-            self.pm.hook.register_commands(cli=cli)
-        except Exception as exc:
-            raise self._guard("register_commands", exc) from exc
+        for plugin, caller in self._each("register_commands"):
+            try:
+                caller(cli=cli)
+            except Exception as exc:
+                raise self._wrap(plugin, "register_commands", exc) from exc
 
     def segmentation_finished(self, result: SegmentationResult) -> None:
-        try:
-            self.pm.hook.segmentation_finished(result=result)
-        except Exception as exc:
-            raise self._guard("segmentation_finished", exc) from exc
+        for plugin, caller in self._each("segmentation_finished"):
+            try:
+                caller(result=result)
+            except Exception as exc:
+                raise self._wrap(plugin, "segmentation_finished", exc) from exc
 
 
 @frozen

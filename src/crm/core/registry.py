@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from attrs import define, field, frozen
@@ -81,19 +81,8 @@ class Registry:
         return [item.spec for kind in kinds for item in kind.from_plugin(plugin)]
 
 
-def plugin_of_module(module: str, plugins_by_module: Mapping[str, str]) -> str:
-    """The plugin that owns `module`: the registered plugin whose module is its longest prefix."""
-    best = ""
-    for prefix in plugins_by_module:
-        if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
-            best = prefix
-    return plugins_by_module[best] if best else module
-
-
-def make_register(
-    registry: Registry, plugins_by_module: Mapping[str, str], expected: type[S]
-) -> Callable[[S], None]:
-    """The `register` callback handed to one `register_*` hook."""
+def make_register(registry: Registry, plugin: str, expected: type[S]) -> Callable[[S], None]:
+    """The `register` callback handed to one plugin's `register_*` hook."""
     target: Components[S] = {
         ScorerSpec: registry.scorers,
         SegmentationSpec: registry.segmentations,
@@ -102,8 +91,6 @@ def make_register(
     }[expected]
 
     def register(spec: S) -> None:
-        module = getattr(spec.factory, "__module__", None) or "?"
-        plugin = plugin_of_module(module, plugins_by_module)
         if not isinstance(spec, expected):
             got = spec_kind(spec) if isinstance(spec, AnySpec) else type(spec).__name__
             raise PluginError(plugin, f"registered a {got} where a {expected.__name__} belongs")

@@ -1,0 +1,223 @@
+"""One test per hook: each proves the hook is called with what its spec promises.
+
+tests/test_docs.py checks that every hook in crm.core.hooks is named in this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pytest
+from attrs import frozen
+from click.testing import CliRunner
+
+from crm import (
+    Metric,
+    ReportSpec,
+    ScorerSpec,
+    Segment,
+    SegmentationSpec,
+    StageModelSpec,
+    Table,
+    hookimpl,
+)
+from crm.cli import cli
+from crm.cli.app import App
+from crm.core.config import parse_config
+from crm.core.project import Project
+
+
+def project_with(tmp_path: Path, *plugins: tuple[str, object], **tables: Any) -> Project:
+    config = parse_config({"database": {"url": f"sqlite:///{tmp_path / 'crm.db'}"}, **tables})
+    return Project(config, extra_plugins=tuple(plugins))
+
+
+@frozen
+class TotalSpend:
+    def score(self, context: Any) -> dict[str, np.ndarray]:
+        return {"total": context.facts.revenue_minor.astype(float)}
+
+
+class SpendPlugin:
+    @hookimpl
+    def register_scorers(self, register: Callable[[ScorerSpec], None]) -> None:
+        register(
+            ScorerSpec(
+                name="spend",
+                factory=lambda _options: TotalSpend(),
+                metrics=(Metric("total", "money", "total spend"),),
+            )
+        )
+
+
+@frozen
+class BigSpenders:
+    segments = (Segment("Big", "spent 100 or more"), Segment("Small"))
+    inputs = ("spend.total",)
+
+    def assign(self, columns: Any) -> np.ndarray:
+        return np.where(columns["spend.total"] >= 10_000, 0, 1)
+
+
+class BigSpendersPlugin:
+    @hookimpl
+    def register_segmentations(self, register: Callable[[SegmentationSpec], None]) -> None:
+        register(SegmentationSpec(name="size", factory=lambda _options: BigSpenders()))
+
+
+PURCHASES = [
+    ("a", "2024-03-01T10:00:00", "150.00"),
+    ("b", "2024-03-02T10:00:00", "20.00"),
+    ("b", "2024-03-03T10:00:00", "30.50"),
+]
+
+
+def test_hook_register_scorers(tmp_path: Path, seed: Any) -> None:
+    project = project_with(tmp_path, ("spend", SpendPlugin()))
+    seed(project.engine, PURCHASES)
+    result = project.segment(store=False)
+    assert list(result.facts.external_id) == ["a", "b"]
+    assert result.scores["spend.total"].tolist() == [15000.0, 5050.0]
+    assert project.registry.scorers["spend"].plugin == "spend"
+
+
+def test_hook_register_segmentations(tmp_path: Path, seed: Any) -> None:
+    project = project_with(tmp_path, ("spend", SpendPlugin()), ("size", BigSpendersPlugin()))
+    seed(project.engine, PURCHASES)
+    result = project.segment(store=False)
+    (outcome,) = result.outcomes
+    assert outcome.name == "size"
+    assert outcome.segment_names().tolist() == ["Big", "Small"]
+
+
+@frozen
+class TwoStages:
+    stages = ("seen", "bought")
+
+    def assign(self, context: Any) -> np.ndarray:
+        return np.where(context.facts.purchases > 0, 1, 0)
+
+
+class StagePlugin:
+    @hookimpl
+    def register_stage_models(self, register: Callable[[StageModelSpec], None]) -> None:
+        register(StageModelSpec(name="journey", factory=lambda _o: TwoStages()))
+
+
+def test_hook_register_stage_models(tmp_path: Path) -> None:
+    project = project_with(tmp_path, ("stages", StagePlugin()))
+    registered = project.registry.stage_models["journey"]
+    assert registered.plugin == "stages"
+    assert registered.spec.factory(None).stages == ("seen", "bought")
+
+
+@frozen
+class CountReport:
+    def build(self, result: Any) -> Table:
+        return Table(columns=("customers",), rows=((len(result.facts),),))
+
+
+class ReportPlugin:
+    @hookimpl
+    def register_reports(self, register: Callable[[ReportSpec], None]) -> None:
+        register(ReportSpec(name="count", factory=lambda _o: CountReport()))
+
+
+def test_hook_register_reports(tmp_path: Path, seed: Any) -> None:
+    project = project_with(tmp_path, ("reports", ReportPlugin()))
+    seed(project.engine, PURCHASES)
+    report = project.registry.reports["count"].spec.factory(None)
+    assert report.build(project.segment(store=False)).rows == ((2,),)
+
+
+class CommandPlugin:
+    @hookimpl
+    def register_commands(self, cli: click.Group) -> None:
+        @cli.command()
+        def hello() -> None:
+            """Say hello."""
+            click.echo("hello from a plugin")
+
+
+def test_hook_register_commands(tmp_path: Path) -> None:
+    config = tmp_path / "crm.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "crm.db"}"\n')
+    app = App(config_path=config, extra_plugins=(("cmd", CommandPlugin()),))
+    runner = CliRunner()
+    assert "hello" in runner.invoke(cli, ["--help"], obj=app).output
+    result = runner.invoke(
+        cli, ["hello"], obj=App(config_path=config, extra_plugins=(("cmd", CommandPlugin()),))
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == "hello from a plugin\n"
+    without = runner.invoke(cli, ["hello"], obj=App(config_path=config))
+    assert without.exit_code == 2
+    assert "No such command 'hello'" in without.output
+
+
+class ConfigurePlugin:
+    def __init__(self) -> None:
+        self.seen: list[tuple[Any, Any]] = []
+
+    @hookimpl
+    def configure(self, config: Any, registry: Any) -> None:
+        self.seen.append((config, registry))
+
+
+def test_hook_configure(tmp_path: Path) -> None:
+    plugin = ConfigurePlugin()
+    project = project_with(tmp_path, ("spend", SpendPlugin()), ("watch", plugin))
+    registry = project.registry
+    assert plugin.seen == [(project.config, registry)]
+    assert "spend" in plugin.seen[0][1].scorers
+
+
+def test_hook_configure_reaches_a_plugin_registered_later(tmp_path: Path) -> None:
+    project = project_with(tmp_path, ("spend", SpendPlugin()))
+    project.registry  # noqa: B018 - configure has been called now
+    late = ConfigurePlugin()
+    project.hooks.pm.register(late, "late")
+    assert len(late.seen) == 1
+
+
+class FinishedPlugin:
+    def __init__(self) -> None:
+        self.results: list[Any] = []
+
+    @hookimpl
+    def segmentation_finished(self, result: Any) -> None:
+        self.results.append(result)
+
+
+def test_hook_segmentation_finished(tmp_path: Path, seed: Any) -> None:
+    plugin = FinishedPlugin()
+    project = project_with(tmp_path, ("spend", SpendPlugin()), ("done", plugin))
+    seed(project.engine, PURCHASES)
+    stored = project.segment()
+    unstored = project.segment(store=False)
+    assert [r.run_id for r in plugin.results] == [stored.run_id, None]
+    assert stored.run_id == 1
+    assert unstored.scores["spend.total"].tolist() == [15000.0, 5050.0]
+
+
+def test_a_plugin_may_accept_fewer_arguments_than_the_spec(tmp_path: Path) -> None:
+    class NoArgs:
+        called = False
+
+        @hookimpl
+        def configure(self) -> None:
+            NoArgs.called = True
+
+    project_with(tmp_path, ("noargs", NoArgs())).registry  # noqa: B018
+    assert NoArgs.called
+
+
+@pytest.mark.parametrize("hook", ["register_scorers", "configure"])
+def test_hook_specs_are_documented_in_their_docstrings(hook: str) -> None:
+    from crm.core import hooks
+
+    assert getattr(hooks, hook).__doc__.strip()
