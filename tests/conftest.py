@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
 import pytest
+from attrs import frozen
 from sqlalchemy import Engine, text
 
+from crm import Metric, ScorerSpec, Segment, SegmentationSpec, hookimpl
 from crm.core.database import ensure_schema, make_engine
 
 POSTGRESQL_URL_ENV = "CRM_TEST_POSTGRESQL_URL"
@@ -74,6 +78,8 @@ def insert_customers_and_purchases(
     customers = dict(customers or {})
     for external_id, _, _ in purchases:
         customers.setdefault(external_id, {})
+    columns = {key for values in customers.values() for key in values}
+    customers = {cid: {c: values.get(c) for c in columns} for cid, values in customers.items()}
     with engine.begin() as conn:
         conn.execute(
             insert(CustomerRow),
@@ -102,3 +108,37 @@ def insert_customers_and_purchases(
 def seed():  # type: ignore[no-untyped-def]
     """`seed(engine, purchases, customers)` writes rows straight into the schema."""
     return insert_customers_and_purchases
+
+
+# Two small plugins used by the hook and CLI tests: a money scorer and a segmentation over it.
+@frozen
+class TotalSpend:
+    def score(self, context: Any) -> dict[str, np.ndarray]:
+        return {"total": context.facts.revenue_minor.astype(float)}
+
+
+class SpendPlugin:
+    @hookimpl
+    def register_scorers(self, register: Any) -> None:
+        register(
+            ScorerSpec(
+                name="spend",
+                factory=lambda _options: TotalSpend(),
+                metrics=(Metric("total", "money", "total spend"),),
+            )
+        )
+
+
+@frozen
+class BigSpenders:
+    segments = (Segment("Big", "spent 100 or more"), Segment("Small"))
+    inputs = ("spend.total",)
+
+    def assign(self, columns: Any) -> np.ndarray:
+        return np.where(columns["spend.total"] >= 10_000, 0, 1)
+
+
+class BigSpendersPlugin:
+    @hookimpl
+    def register_segmentations(self, register: Any) -> None:
+        register(SegmentationSpec(name="size", factory=lambda _options: BigSpenders()))

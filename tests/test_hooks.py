@@ -16,11 +16,7 @@ from attrs import frozen
 from click.testing import CliRunner
 
 from crm import (
-    Metric,
     ReportSpec,
-    ScorerSpec,
-    Segment,
-    SegmentationSpec,
     StageModelSpec,
     Table,
     hookimpl,
@@ -29,44 +25,12 @@ from crm.cli import cli
 from crm.cli.app import App
 from crm.core.config import parse_config
 from crm.core.project import Project
+from tests.conftest import BigSpendersPlugin, SpendPlugin
 
 
 def project_with(tmp_path: Path, *plugins: tuple[str, object], **tables: Any) -> Project:
     config = parse_config({"database": {"url": f"sqlite:///{tmp_path / 'crm.db'}"}, **tables})
     return Project(config, extra_plugins=tuple(plugins))
-
-
-@frozen
-class TotalSpend:
-    def score(self, context: Any) -> dict[str, np.ndarray]:
-        return {"total": context.facts.revenue_minor.astype(float)}
-
-
-class SpendPlugin:
-    @hookimpl
-    def register_scorers(self, register: Callable[[ScorerSpec], None]) -> None:
-        register(
-            ScorerSpec(
-                name="spend",
-                factory=lambda _options: TotalSpend(),
-                metrics=(Metric("total", "money", "total spend"),),
-            )
-        )
-
-
-@frozen
-class BigSpenders:
-    segments = (Segment("Big", "spent 100 or more"), Segment("Small"))
-    inputs = ("spend.total",)
-
-    def assign(self, columns: Any) -> np.ndarray:
-        return np.where(columns["spend.total"] >= 10_000, 0, 1)
-
-
-class BigSpendersPlugin:
-    @hookimpl
-    def register_segmentations(self, register: Callable[[SegmentationSpec], None]) -> None:
-        register(SegmentationSpec(name="size", factory=lambda _options: BigSpenders()))
 
 
 PURCHASES = [

@@ -1,0 +1,160 @@
+"""The command line through click's CliRunner: output contract, exit codes, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from crm.cli import cli
+from crm.cli.app import App
+from crm.core.config import load_config
+from crm.core.database import ensure_schema, make_engine
+from tests.conftest import BigSpendersPlugin, SpendPlugin
+
+PURCHASES = [
+    ("a", "2024-03-01T10:00:00", "150.00"),
+    ("b", "2024-03-02T10:00:00", "20.00"),
+    ("b", "2024-03-03T10:00:00", "30.50"),
+    ("c", "2024-03-03T11:00:00", "99.99"),
+]
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, seed: Any) -> Path:
+    (tmp_path / "crm.toml").write_text("[plugins]\nenabled = []\n")
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    ensure_schema(engine)
+    seed(engine, PURCHASES, {"a": {"country": "GB"}})
+    engine.dispose()
+    return tmp_path
+
+
+def invoke(project_dir: Path, *args: str) -> Any:
+    app = App(
+        config_path=project_dir / "crm.toml",
+        extra_plugins=(("spend", SpendPlugin()), ("size", BigSpendersPlugin())),
+    )
+    return CliRunner().invoke(cli, list(args), obj=app)
+
+
+def test_segment_json_is_one_object_per_segment(project_dir: Path) -> None:
+    result = invoke(project_dir, "segment", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["segmentation"], r["segment"], r["customers"], r["share"]) for r in rows] == [
+        ("size", "Big", 1, 0.3333),
+        ("size", "Small", 2, 0.6667),
+    ]
+    assert rows[0]["revenue"] == 150.0
+    assert rows[0]["description"] == "spent 100 or more"
+
+
+def test_segment_customers_csv_has_a_column_per_segmentation_and_metric(project_dir: Path) -> None:
+    result = invoke(project_dir, "segment", "--customers", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows == [
+        {"customer_id": "a", "size": "Big", "spend.total": "150.00"},
+        {"customer_id": "b", "size": "Small", "spend.total": "50.50"},
+        {"customer_id": "c", "size": "Small", "spend.total": "99.99"},
+    ]
+
+
+def test_segment_stores_the_run_and_reports_on_stderr(project_dir: Path) -> None:
+    result = invoke(project_dir, "segment", "--format", "csv")
+    assert "3 customers as of 2024-03-04, stored as run 1" in result.stderr
+    assert "customers as of" not in result.stdout
+    again = invoke(project_dir, "segment", "--no-store", "--format", "csv")
+    assert "not stored" in again.stderr
+
+
+def test_segment_as_of_excludes_later_interactions(project_dir: Path) -> None:
+    result = invoke(project_dir, "segment", "--customers", "--as-of", "2024-03-03", "-f", "json")
+    rows = {r["customer_id"]: r for r in json.loads(result.stdout)}
+    assert rows["b"]["spend.total"] == 20.0
+    assert rows["c"]["spend.total"] is None or rows["c"]["spend.total"] == 0.0
+
+
+def test_segment_output_file(project_dir: Path) -> None:
+    out = project_dir / "out.json"
+    result = invoke(project_dir, "segment", "-f", "json", "--output", str(out))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert len(json.loads(out.read_text())) == 2
+
+
+def test_table_format_shows_segments(project_dir: Path) -> None:
+    result = invoke(project_dir, "segment")
+    assert result.exit_code == 0
+    assert "Big" in result.stdout
+    assert "Small" in result.stdout
+
+
+def test_bad_as_of_is_a_usage_error(project_dir: Path) -> None:
+    result = invoke(project_dir, "segment", "--as-of", "03/04/2024")
+    assert result.exit_code == 2
+    assert "expected a date as YYYY-MM-DD" in result.output
+
+
+def test_missing_config_exits_2_and_suggests_init(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["segment"], obj=App(config_path=tmp_path / "crm.toml"))
+    assert result.exit_code == 2
+    assert "crm init" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_broken_config_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "crm.toml").write_text("[plugins]\nenabled = 'rfm'\n")
+    result = CliRunner().invoke(cli, ["segment"], obj=App(config_path=tmp_path / "crm.toml"))
+    assert result.exit_code == 2
+    assert "crm.toml: plugins.enabled: expected a list of strings" in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    app = App(config_path=tmp_path / "crm.toml", debug=True)
+    result = CliRunner().invoke(cli, ["segment"], obj=app)
+    assert result.exit_code != 0
+    assert result.exception is not None
+
+
+def test_init_writes_a_config_that_loads_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["init", str(tmp_path)], obj=App(config_path=tmp_path / "x.toml"))
+    assert first.exit_code == 0, first.output
+    config = load_config(tmp_path / "crm.toml")
+    assert config.database.url == "sqlite:///crm.db"
+    second = runner.invoke(cli, ["init", str(tmp_path)], obj=App(config_path=tmp_path / "x.toml"))
+    assert second.exit_code == 1
+    assert "already exists" in second.stderr
+
+
+def test_customers_show_profile_with_segments_and_scores(project_dir: Path) -> None:
+    assert invoke(project_dir, "segment", "-f", "json").exit_code == 0
+    result = invoke(project_dir, "customers", "show", "a", "--format", "json")
+    assert result.exit_code == 0, result.output
+    profile = json.loads(result.stdout)
+    assert profile["customer_id"] == "a"
+    assert profile["attributes"]["country"] == "GB"
+    assert profile["segments"] == {"size": "Big"}
+    assert profile["scores"] == {"spend.total": 15000.0}
+    assert profile["last_interactions"][0]["amount"] == 150.0
+
+
+def test_customers_show_unknown_id_exits_5(project_dir: Path) -> None:
+    result = invoke(project_dir, "customers", "show", "nobody")
+    assert result.exit_code == 5
+    assert "no customer with id 'nobody'" in result.stderr
+
+
+def test_plugins_lists_the_extra_plugins_as_enabled(project_dir: Path) -> None:
+    result = invoke(project_dir, "plugins", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["spend"]["enabled"] is True
+    assert rows["spend"]["hooks"] == "register_scorers"
