@@ -59,7 +59,7 @@ class CrmCommandError(click.ClickException):
 
     def __init__(self, error: CrmError) -> None:
         super().__init__(str(error))
-        self.exit_code = error.exit_code
+        self.exit_code = error.exit_code  # type: ignore[misc]  # per instance, by error kind
 
     def format_message(self) -> str:
         return self.message

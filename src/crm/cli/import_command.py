@@ -170,7 +170,7 @@ def report_table(report: ImportReport) -> Table:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @import_options
 @click.pass_context
-def import_customers(ctx: click.Context, file: Path, **kwargs: Any) -> None:
+def import_customers(ctx: click.Context, /, file: Path, **kwargs: Any) -> None:
     """Import customers from FILE; existing customer ids are updated, not duplicated."""
     _run(ctx, "customers", file, None, **kwargs)
 
@@ -182,7 +182,7 @@ def import_customers(ctx: click.Context, file: Path, **kwargs: Any) -> None:
 )
 @import_options
 @click.pass_context
-def import_interactions(ctx: click.Context, file: Path, kind: str | None, **kwargs: Any) -> None:
+def import_interactions(ctx: click.Context, /, file: Path, kind: str | None, **kwargs: Any) -> None:
     """Import interactions (purchases, visits, tickets ...) from FILE.
 
     A file without a kind column is a file of purchases (or --kind). Re-importing a file adds

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -73,9 +73,7 @@ def ensure_schema(engine: Engine) -> None:
             found = conn.scalar(select(MetaRow.value).where(MetaRow.key == "schema_version"))
             if found is None:
                 conn.execute(
-                    MetaRow.__table__.insert().values(
-                        key="schema_version", value=str(SCHEMA_VERSION)
-                    )
+                    insert(MetaRow).values(key="schema_version", value=str(SCHEMA_VERSION))
                 )
             elif found != str(SCHEMA_VERSION):
                 raise CrmError(

@@ -6,7 +6,7 @@ runs where the data is, on the covering index `ix_interaction_facts`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +175,7 @@ class Facts:
     @classmethod
     def load(cls, connection: Connection, tables: Tables, as_of: date) -> Facts:
         rows = connection.execute(purchase_facts_query(tables, as_of)).all()
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(10)]
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[]] * 10
         (ids, external, country, city, gender, born, first, last, purchases, revenue) = columns
         return cls(
             as_of=as_of,

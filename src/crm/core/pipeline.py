@@ -144,15 +144,15 @@ def plan_segmentation(
     source = config.path.name if config.path is not None else "crm.toml"
     segmenters: list[Configured[Segmenter]] = []
     for item in registry.segmentations:
-        spec: SegmentationSpec = item.spec
+        segmentation: SegmentationSpec = item.spec
         built = _build(
             item.plugin,
             "segmentation",
-            spec.name,
-            spec.factory,
+            segmentation.name,
+            segmentation.factory,
             options.get(item.plugin, NoOptions()),
         )
-        segmenters.append(Configured(spec.name, item.plugin, built))
+        segmenters.append(Configured(segmentation.name, item.plugin, built))
     for name, rule_config in config.segmentations.items():
         from crm.core.rules import RuleSegmenter
 
@@ -264,26 +264,26 @@ def run_segmentation(
 
     columns = ColumnTable(facts, scores)
     outcomes = []
-    for configured in plan.segmenters:
+    for segmenter in plan.segmenters:
         try:
-            codes = np.asarray(configured.component.assign(columns), dtype=np.int64)
+            codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)
         except CrmError:
             raise
         except Exception as exc:
             raise PluginError(
-                configured.plugin,
-                f"segmentation {configured.name!r} failed: {exc.__class__.__name__}: {exc}",
+                segmenter.plugin,
+                f"segmentation {segmenter.name!r} failed: {exc.__class__.__name__}: {exc}",
             ) from exc
-        segments = tuple(configured.component.segments)
+        segments = tuple(segmenter.component.segments)
         if codes.shape != (len(facts),) or (
             codes.size and (codes.min() < -1 or codes.max() >= len(segments))
         ):
             raise PluginError(
-                configured.plugin,
-                f"segmentation {configured.name!r} returned codes outside -1..{len(segments) - 1} "
+                segmenter.plugin,
+                f"segmentation {segmenter.name!r} returned codes outside -1..{len(segments) - 1} "
                 "or not one per customer",
             )
-        outcomes.append(SegmentationOutcome(configured.name, segments, codes))
+        outcomes.append(SegmentationOutcome(segmenter.name, segments, codes))
     return SegmentationResult(
         as_of=as_of,
         facts=facts,

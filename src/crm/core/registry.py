@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from attrs import define, field, frozen
 
@@ -83,12 +83,13 @@ class Registry:
 
 def make_register(registry: Registry, plugin: str, expected: type[S]) -> Callable[[S], None]:
     """The `register` callback handed to one plugin's `register_*` hook."""
-    target: Components[S] = {
+    targets: dict[type, Components[Any]] = {
         ScorerSpec: registry.scorers,
         SegmentationSpec: registry.segmentations,
         StageModelSpec: registry.stage_models,
         ReportSpec: registry.reports,
-    }[expected]
+    }
+    target: Components[S] = targets[expected]
 
     def register(spec: S) -> None:
         if not isinstance(spec, expected):
