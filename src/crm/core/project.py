@@ -39,7 +39,9 @@ class Project:
     _hooks: CrmHooks | None = field(default=None, init=False)
     _registry: Registry | None = field(default=None, init=False)
     _options: dict[str, Any] | None = field(default=None, init=False)
-    _engine: Engine | None = field(default=None, init=False)
+    #: An engine of your own (schema created on first use); default: from the config.
+    _engine: Engine | None = field(default=None, alias="engine")
+    _schema_ready: bool = field(default=False, init=False)
 
     @classmethod
     def open(cls, path: str | Path, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Project:
@@ -88,12 +90,13 @@ class Project:
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            from crm.core.database import ensure_schema, make_engine
+        from crm.core.database import ensure_schema, make_engine
 
-            engine = make_engine(self.database_url)
-            ensure_schema(engine)
-            self._engine = engine
+        if self._engine is None:
+            self._engine = make_engine(self.database_url)
+        if not self._schema_ready:
+            ensure_schema(self._engine)
+            self._schema_ready = True
         return self._engine
 
     @property
@@ -105,7 +108,6 @@ class Project:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
-            self._engine = None
 
     def plan(self) -> SegmentationPlan:
         from crm.core.pipeline import plan_segmentation

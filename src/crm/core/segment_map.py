@@ -102,9 +102,8 @@ class SegmentMap:
         return tuple(cell for cell, i in zip(grid, self.cells, strict=True) if i == index)
 
     def grid_text(self) -> str:
-        if len(set(self.levels)) == 1:
-            return f"1..{self.levels[0]}"
-        return " x ".join(f"{axis_label(a)} 1..{n}" for a, n in zip(self.axes, self.levels, strict=True))
+        """The grid's extent for messages: `1..5`, or `R 1..5 x S 1..4` when the axes differ."""
+        return _grid_text([axis_label(a) for a in self.axes], self.levels)
 
     def assign(self, columns: Columns) -> NDArray[np.int64]:
         """Segment index per customer by table lookup; -1 where any input score is NaN."""
@@ -144,8 +143,7 @@ class SegmentMap:
         `key_path` say where the table came from, for error lines such as
         ``crm.toml: rfm.segment_map: cells R=1 FM=3, R=1 FM=4 get no segment``.
         """
-        built = _Builder(source, key_path).build(data, levels)
-        return built
+        return _Builder(source, key_path).build(data, levels)
 
 
 class _Builder:
@@ -157,8 +155,10 @@ class _Builder:
         self.problems: list[str] = []
 
     def problem(self, message: str, sub_path: str = "") -> None:
-        path = f"{self.key_path}.{sub_path}" if self.key_path and sub_path else (
-            self.key_path or sub_path
+        path = (
+            f"{self.key_path}.{sub_path}"
+            if self.key_path and sub_path
+            else (self.key_path or sub_path)
         )
         self.problems.append(_problem_prefix(self.source, path) + message)
 
@@ -196,7 +196,7 @@ class _Builder:
             segments.append(segment)
             valid_cells[i] = set()
             for j, pattern in enumerate(patterns):
-                ranges = self._pattern(pattern, axes, labels, f"segments[{i}].cells[{j}]")
+                ranges = self._pattern(pattern, labels, top, f"segments[{i}].cells[{j}]")
                 if ranges is None:
                     continue
                 if any(lo < 1 or hi > n for (lo, hi), n in zip(ranges, top, strict=True)):
@@ -254,7 +254,9 @@ class _Builder:
             )
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip():
-            self.problem(f"expected a segment name (a non-empty string), got {name!r}", f"{where}.name")
+            self.problem(
+                f"expected a segment name (a non-empty string), got {name!r}", f"{where}.name"
+            )
             name = f"#{i}"
         elif name in taken:
             self.problem(
@@ -280,31 +282,31 @@ class _Builder:
         return Segment(name, texts[0], texts[1]), list(cells)
 
     def _pattern(
-        self, pattern: str, axes: tuple[str, ...], labels: list[str], where: str
+        self, pattern: str, labels: list[str], top: tuple[int, ...], where: str
     ) -> list[tuple[int, int]] | None:
         parts = pattern.split(":")
         ranges: list[tuple[int, int]] = []
-        for part in parts:
+        for part, level in zip(parts, top, strict=False):
             match = _PART.match(part)
             if match is None:
                 break
             if match["star"]:
-                ranges.append((1, 10**9))  # clipped to the axis below
+                ranges.append((1, level))
             else:
                 low = int(match["low"])
                 high = int(match["high"]) if match["high"] is not None else low
                 if high < low:
                     break
                 ranges.append((low, high))
-        if len(ranges) != len(parts) or len(parts) != len(axes):
+        if len(ranges) != len(parts) or len(parts) != len(top):
             shape = ":".join(labels)
             self.problem(
                 f"expected one part per axis ({shape}), each a score, an inclusive range a-b or *, "
-                f"such as {_example(len(axes))!r}; got {pattern!r}",
+                f"such as {_example(len(top))!r}; got {pattern!r}",
                 where,
             )
             return None
-        return [(1, 0) if lo == 1 and hi == 10**9 else (lo, hi) for lo, hi in ranges]
+        return ranges
 
     def _check(
         self,
@@ -338,9 +340,7 @@ class _Builder:
                 if bad:
                     noun = "cell" if len(bad) == 1 else "cells"
                     verb = "is" if len(bad) == 1 else "are"
-                    reason = (
-                        f"its {noun} {', '.join(map(repr, bad))} {verb} outside the grid {grid_text}"
-                    )
+                    reason = f"its {noun} {', '.join(map(repr, bad))} {verb} outside the grid {grid_text}"
                 else:
                     reason = "it has no valid cell"
                 self.problem(f"segment {segment.name!r} is unreachable: {reason}")
@@ -349,14 +349,12 @@ class _Builder:
                 self.problem(
                     f"segment {segment.name!r}: cell {pattern!r} is outside the grid {grid_text}"
                 )
-            others = sorted(
-                {j for cell in mine for j in claims[cell] if j != i} if mine else set()
-            )
+            others = sorted({j for cell in mine for j in claims[cell] if j != i})
             if others and all(len(claims[cell]) > 1 for cell in mine):
                 names = [segments[j].name for j in others]
                 self.problem(
                     f"segment {segment.name!r} has no cell of its own: each of its cells is also "
-                    f"claimed by {', '.join(map(repr, names))}"
+                    f"claimed by {_quoted(names).removeprefix('both ')}"
                 )
 
 
