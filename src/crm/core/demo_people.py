@@ -111,9 +111,10 @@ def _consent(rng: np.random.Generator, n: int, shares: tuple[float, float, float
 def _unique_emails(first: list[str], last: list[str], domain: list[str]) -> list[str]:
     # Namesakes get a running number, like real mailbox providers hand out.
     seen: Counter[str] = Counter()
+    folded = {name: _ascii(name) for name in dict.fromkeys(first + last)}
     emails = []
     for f, la, d in zip(first, last, domain, strict=True):
-        local = f"{_ascii(f)}.{_ascii(la)}"
+        local = f"{folded[f]}.{folded[la]}"
         seen[local] += 1
         count = seen[local]
         emails.append(f"{local}{count if count > 1 else ''}@{d}")
