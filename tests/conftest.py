@@ -2,68 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from attrs import frozen
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from crm import Metric, ScorerSpec, Segment, SegmentationSpec, hookimpl
-from crm.core.database import ensure_schema, make_engine
-
-POSTGRESQL_URL_ENV = "CRM_TEST_POSTGRESQL_URL"
-DEFAULT_POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def postgresql_url() -> str:
-    return os.environ.get(POSTGRESQL_URL_ENV, DEFAULT_POSTGRESQL_URL)
-
-
-def _postgresql_engine() -> Iterator[Engine]:
-    """A fresh schema per test on the local server, so concurrent runs never see each other."""
-    base = make_engine(postgresql_url())
-    try:
-        with base.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        base.dispose()
-        reason = f"PostgreSQL at {postgresql_url()} is not reachable ({exc.__class__.__name__})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with base.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(postgresql_url(), connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with base.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        base.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    """An empty crm database with the schema created: a SQLite file, then PostgreSQL."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
-        ensure_schema(eng)
-        yield eng
-        eng.dispose()
-    else:
-        for eng in _postgresql_engine():
-            ensure_schema(eng)
-            yield eng
+from crm.testing import engine  # noqa: F401  (the SQLite + PostgreSQL fixture)
 
 
 def insert_customers_and_purchases(
-    engine: Engine,
+    database: Engine,
     purchases: list[tuple[str, str, str | None]],
     customers: dict[str, dict] | None = None,
 ) -> None:
@@ -80,7 +31,7 @@ def insert_customers_and_purchases(
         customers.setdefault(external_id, {})
     columns = {key for values in customers.values() for key in values}
     customers = {cid: {c: values.get(c) for c in columns} for cid, values in customers.items()}
-    with engine.begin() as conn:
+    with database.begin() as conn:
         conn.execute(
             insert(CustomerRow),
             [

@@ -25,13 +25,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from attrs import frozen
 
 from crm.core.errors import ConfigError
 from crm.core.segment import Segment
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
     from crm.core.components import Columns
@@ -48,8 +48,24 @@ def axis_label(axis: str) -> str:
     return axis.rsplit(".", 1)[-1].upper()
 
 
-def _problem_prefix(source: str, key_path: str) -> str:
-    return f"{source}: {key_path}: " if key_path else f"{source}: "
+def _join_path(key_path: str, sub_path: str) -> str:
+    return f"{key_path}.{sub_path}" if key_path and sub_path else (key_path or sub_path)
+
+
+class SegmentMapError(ConfigError):
+    """A map that fails its checks; `problems` holds (path inside the map, message) pairs.
+
+    The lines are `<source>: <key path>[.<path inside the map>]: <message>`; the pairs let a
+    plugin report the same problems under its own options' key paths.
+    """
+
+    def __init__(self, source: str, key_path: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+        lines = []
+        for sub_path, message in self.problems:
+            path = _join_path(key_path, sub_path)
+            lines.append(f"{source}: {path}: {message}" if path else f"{source}: {message}")
+        super().__init__(lines)
 
 
 def _quoted(names: Sequence[str]) -> str:
@@ -107,6 +123,8 @@ class SegmentMap:
 
     def assign(self, columns: Columns) -> NDArray[np.int64]:
         """Segment index per customer by table lookup; -1 where any input score is NaN."""
+        import numpy as np  # here, not at import: loading a plugin must stay cheap
+
         lookup = np.asarray(self.cells, dtype=np.int64)
         flat: NDArray[np.int64] | None = None
         missing: NDArray[np.bool_] | None = None
@@ -116,7 +134,7 @@ class SegmentMap:
             scores = np.where(nan, 1.0, values)
             bad = (scores < 1) | (scores > level) | (scores != np.floor(scores))
             if bad.any():
-                example = scores[bad][0]
+                example = float(scores[bad][0])
                 raise ValueError(
                     f"segment map input {axis!r} holds {example!r}, which is not a score 1..{level}"
                 )
@@ -139,6 +157,8 @@ class SegmentMap:
     ) -> SegmentMap:
         """Build and check a map from its TOML table (`axes` and `[[segments]]`).
 
+        Raises `SegmentMapError` (a `ConfigError`) listing every problem found.
+
         `levels` is the top score of every axis (one int for all, or one per axis); `source` and
         `key_path` say where the table came from, for error lines such as
         ``crm.toml: rfm.segment_map: cells R=1 FM=3, R=1 FM=4 get no segment``.
@@ -152,18 +172,13 @@ class _Builder:
     def __init__(self, source: str, key_path: str) -> None:
         self.source = source
         self.key_path = key_path
-        self.problems: list[str] = []
+        self.problems: list[tuple[str, str]] = []
 
     def problem(self, message: str, sub_path: str = "") -> None:
-        path = (
-            f"{self.key_path}.{sub_path}"
-            if self.key_path and sub_path
-            else (self.key_path or sub_path)
-        )
-        self.problems.append(_problem_prefix(self.source, path) + message)
+        self.problems.append((sub_path, message))
 
-    def fail(self) -> ConfigError:
-        return ConfigError(self.problems)
+    def fail(self) -> SegmentMapError:
+        return SegmentMapError(self.source, self.key_path, self.problems)
 
     def build(self, data: Mapping[str, Any], levels: int | Sequence[int]) -> SegmentMap:
         if not isinstance(data, Mapping):
