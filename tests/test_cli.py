@@ -158,3 +158,25 @@ def test_plugins_lists_the_extra_plugins_as_enabled(project_dir: Path) -> None:
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["spend"]["enabled"] is True
     assert rows["spend"]["hooks"] == "register_scorers"
+
+
+def test_report_lists_the_registered_reports(project_dir: Path) -> None:
+    result = invoke(project_dir, "report", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert {(r["report"], r["plugin"]) for r in json.loads(result.stdout)} == {
+        ("segments", "crm"),
+        ("customers", "crm"),
+    }
+
+
+def test_report_segments_matches_the_segment_summary(project_dir: Path) -> None:
+    report = invoke(project_dir, "report", "segments", "-f", "json")
+    segment = invoke(project_dir, "segment", "--no-store", "-f", "json")
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.stdout) == json.loads(segment.stdout)
+
+
+def test_unknown_report_suggests_the_close_name(project_dir: Path) -> None:
+    result = invoke(project_dir, "report", "segment")
+    assert result.exit_code == 2
+    assert "unknown report 'segment'; did you mean 'segments'?" in result.stderr

@@ -144,3 +144,15 @@ def test_to_dict_round_trips_through_parse() -> None:
     assert parse_config(config.to_dict()) == config
     assert isinstance(config, CrmConfig)
     assert config.as_of is None or isinstance(config.as_of, date)
+
+
+def test_attrs_validator_errors_name_the_attribute_key() -> None:
+    import attrs
+
+    @attrs.frozen
+    class Bounded:
+        bins: int = attrs.field(default=5, validator=attrs.validators.in_(range(2, 11)))
+
+    with pytest.raises(ConfigError) as info:
+        structure_options(parse_config({"rfm": {"bins": 50}}), "rfm", Bounded)
+    assert info.value.lines == ("crm.toml: rfm.bins: 'bins' must be in range(2, 11) (got 50)",)

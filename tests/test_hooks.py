@@ -72,11 +72,18 @@ class StagePlugin:
         register(StageModelSpec(name="journey", factory=lambda _o: TwoStages()))
 
 
-def test_hook_register_stage_models(tmp_path: Path) -> None:
-    project = project_with(tmp_path, ("stages", StagePlugin()))
-    registered = project.registry.stage_models["journey"]
-    assert registered.plugin == "stages"
-    assert registered.spec.factory(None).stages == ("seen", "bought")
+def test_hook_register_stage_models(tmp_path: Path, seed: Any) -> None:
+    rules = {"rules": [{"segment": "Buyer", "when": "journey == 'bought'"}], "default": "Looker"}
+    project = project_with(tmp_path, ("stages", StagePlugin()), segmentations={"kind": rules})
+    seed(project.engine, PURCHASES, {"z": {}})
+    assert project.registry.stage_models["journey"].plugin == "stages"
+    result = project.segment(store=False)
+    outcomes = {o.name: o.segment_names().tolist() for o in result.outcomes}
+    # customers a, b purchased; z never did: each gets a stage, and rules can read it
+    assert outcomes == {
+        "journey": ["bought", "bought", "seen"],
+        "kind": ["Buyer", "Buyer", "Looker"],
+    }
 
 
 @frozen

@@ -149,7 +149,7 @@ def test_load_plugins_environment_variable_limits_the_enabled_plugins(
     monkeypatch.setenv(LOAD_PLUGINS_ENV, "b")
     pm = make_plugin_manager(("a", "b"), installed=installed)
     assert loaded == ["b"]
-    assert [name for name, _ in pm.list_name_plugin()] == ["b"]
+    assert [name for name, _ in pm.list_name_plugin()] == ["crm", "b"]
     monkeypatch.setenv(LOAD_PLUGINS_ENV, "")
     loaded.clear()
     make_plugin_manager(("a", "b"), installed=installed)

@@ -42,7 +42,8 @@ class ColumnTable:
     """`Columns` over facts and scores; attribute columns are computed on first use."""
 
     facts: Facts
-    scores: Mapping[str, NDArray[np.float64]]
+    #: Metrics (`<scorer>.<metric>`, float) and stages (`<stage model>`, text) by name.
+    scores: Mapping[str, NDArray[Any]]
     _cache: dict[str, NDArray[Any]] = field(factory=dict, init=False)
 
     def __contains__(self, name: object) -> bool:

@@ -192,6 +192,9 @@ def _describe_type(cls: Any) -> str:
     return getattr(cls, "__name__", str(cls))
 
 
+_KEY_MARK = "\x00key="
+
+
 def _format_exception(exc: BaseException, cls: type | None) -> str:
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         extra = ", ".join(repr(k) for k in sorted(exc.extra_fields))
@@ -210,7 +213,10 @@ def _format_exception(exc: BaseException, cls: type | None) -> str:
         and len(exc.args) >= 2
         and isinstance(exc.args[1], attrs.Attribute)
     ):
-        return str(exc.args[0])  # attrs validators: "'bins' must be in range(2, 11) (got 50)"
+        if getattr(exc, "__notes__", None):  # cattrs already placed it at its attribute's path
+            return str(exc.args[0])
+        # attrs validators report at the class path; carry the attribute's key to _error_lines.
+        return f"{exc.args[0]}{_KEY_MARK}{exc.args[1].alias}"
     if isinstance(exc, ValueError | TypeError) and str(exc).startswith("expected"):
         return str(exc)
     if isinstance(exc, ValueError | TypeError) and cls is not None:
@@ -222,6 +228,9 @@ def _error_lines(exc: BaseException, source: str, prefix: str) -> list[str]:
     lines = []
     for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
         message, _, where = line.rpartition(" @ ")
+        message, mark, attribute = message.partition(_KEY_MARK)
+        if mark:
+            where = f"{where}.{attribute}"
         key = re.sub(r"\[['\"]([^'\"]*)['\"]\]", r".\1", where.removeprefix("$")).lstrip(".")
         key = f"{prefix}.{key}" if prefix and key else (prefix or key)
         lines.append(f"{source}: {key or '(top level)'}: {message}")

@@ -25,6 +25,7 @@ from crm.core.components import (
     ScoringContext,
     SegmentationSpec,
     Segmenter,
+    StageModel,
 )
 from crm.core.config import CrmConfig, structure_options
 from crm.core.errors import ConfigError, CrmError, PluginError
@@ -52,6 +53,7 @@ class Configured(Generic[C]):
 class SegmentationPlan:
     scorers: tuple[Configured[Scorer], ...]
     metrics: Mapping[str, Metric]
+    stage_models: tuple[Configured[StageModel], ...]
     segmenters: tuple[Configured[Segmenter], ...]
 
 
@@ -140,7 +142,20 @@ def plan_segmentation(
         scorers.append(Configured(spec.name, plugin, scorer))
         metrics.update({f"{spec.name}.{m.name}": m for m in spec.metrics})
 
-    available = (*BASE_COLUMNS, *metrics)
+    stage_models = []
+    for staged in registry.stage_models:
+        model = _build(
+            staged.plugin,
+            "stage model",
+            staged.spec.name,
+            staged.spec.factory,
+            options.get(staged.plugin, NoOptions()),
+        )
+        stage_models.append(Configured(staged.spec.name, staged.plugin, model))
+
+    # A stage model's stage is a text column segmentations can test (`funnel == 'customer'`).
+    stage_columns = tuple(model.name for model in stage_models)
+    available = (*BASE_COLUMNS, *metrics, *stage_columns)
     source = config.path.name if config.path is not None else "crm.toml"
     segmenters: list[Configured[Segmenter]] = []
     for item in registry.segmentations:
@@ -154,7 +169,7 @@ def plan_segmentation(
         )
         segmenters.append(Configured(segmentation.name, item.plugin, built))
     for name, rule_config in config.segmentations.items():
-        from crm.core.rules import RuleSegmenter
+        from crm.core.rules import TEXT_COLUMNS, RuleSegmenter
 
         if name in registry.segmentations:
             raise ConfigError(
@@ -162,7 +177,11 @@ def plan_segmentation(
                 f"{registry.segmentations[name].plugin!r}; choose another name"
             )
         segmenter = RuleSegmenter.from_config(
-            name, rule_config, available_columns=available, source=source
+            name,
+            rule_config,
+            available_columns=available,
+            source=source,
+            text_columns=TEXT_COLUMNS | set(stage_columns),
         )
         segmenters.append(Configured(name, "crm.toml", segmenter))
     for configured in segmenters:
@@ -173,7 +192,7 @@ def plan_segmentation(
                 f"segmentation {configured.name!r} reads {', '.join(map(repr, unknown))}, which no "
                 f"enabled scorer provides (available: {', '.join(available)})",
             )
-    return SegmentationPlan(tuple(scorers), metrics, tuple(segmenters))
+    return SegmentationPlan(tuple(scorers), metrics, tuple(stage_models), tuple(segmenters))
 
 
 @frozen
@@ -235,6 +254,24 @@ def _checked_scores(
     return checked
 
 
+def _checked_outcome(
+    plugin: str,
+    kind: str,
+    name: str,
+    segments: tuple[Segment, ...],
+    codes: NDArray[np.int64],
+    size: int,
+) -> SegmentationOutcome:
+    bad_range = codes.size and (codes.min() < -1 or codes.max() >= len(segments))
+    if codes.shape != (size,) or bad_range:
+        raise PluginError(
+            plugin,
+            f"{kind} {name!r} returned codes outside -1..{len(segments) - 1} "
+            "or not one per customer",
+        )
+    return SegmentationOutcome(name, segments, codes)
+
+
 def run_segmentation(
     plan: SegmentationPlan,
     connection: Connection,
@@ -262,8 +299,34 @@ def run_segmentation(
             ) from exc
         scores.update(_checked_scores(configured, plan.metrics, out, len(facts)))
 
-    columns = ColumnTable(facts, scores)
     outcomes = []
+    stages: dict[str, NDArray[Any]] = {}
+    context = ScoringContext(
+        as_of=as_of, facts=facts, scores=dict(scores), connection=connection, tables=tables
+    )
+    for staged in plan.stage_models:
+        try:
+            stage_names = tuple(staged.component.stages)
+            stage_codes = np.asarray(staged.component.assign(context), dtype=np.int64)
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                staged.plugin,
+                f"stage model {staged.name!r} failed: {exc.__class__.__name__}: {exc}",
+            ) from exc
+        outcome = _checked_outcome(
+            staged.plugin,
+            "stage model",
+            staged.name,
+            tuple(Segment(s) for s in stage_names),
+            stage_codes,
+            len(facts),
+        )
+        outcomes.append(outcome)
+        stages[staged.name] = outcome.segment_names()
+
+    columns = ColumnTable(facts, {**scores, **stages})
     for segmenter in plan.segmenters:
         try:
             codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)
@@ -274,16 +337,16 @@ def run_segmentation(
                 segmenter.plugin,
                 f"segmentation {segmenter.name!r} failed: {exc.__class__.__name__}: {exc}",
             ) from exc
-        segments = tuple(segmenter.component.segments)
-        if codes.shape != (len(facts),) or (
-            codes.size and (codes.min() < -1 or codes.max() >= len(segments))
-        ):
-            raise PluginError(
+        outcomes.append(
+            _checked_outcome(
                 segmenter.plugin,
-                f"segmentation {segmenter.name!r} returned codes outside -1..{len(segments) - 1} "
-                "or not one per customer",
+                "segmentation",
+                segmenter.name,
+                tuple(segmenter.component.segments),
+                codes,
+                len(facts),
             )
-        outcomes.append(SegmentationOutcome(segmenter.name, segments, codes))
+        )
     return SegmentationResult(
         as_of=as_of,
         facts=facts,

@@ -6,6 +6,7 @@ in `[plugins] enabled` are imported and registered. Every failure names the plug
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
 import sys
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "crm"
 #: Comma-separated plugin names; when set, only these of the enabled plugins load ("" = none).
 LOAD_PLUGINS_ENV = "CRM_LOAD_PLUGINS"
+#: The core's own behaviour, registered as plugins before any other (pluggy calls them last).
+CORE_PLUGINS = {"crm": "crm.core.builtin_reports"}
 #: Distributions shipped in this repository; everything else is third-party.
 BUNDLED_DISTRIBUTIONS = frozenset({"crm-rfm", "crm-clv", "crm-idic", "crm-aidas", "crm-funnel"})
 
@@ -97,6 +100,8 @@ def make_plugin_manager(
     """
     pm = pluggy.PluginManager(hooks.PROJECT_NAME)
     pm.add_hookspecs(hooks)
+    for name, module in CORE_PLUGINS.items():
+        pm.register(importlib.import_module(module), name)
     available = installed_plugins() if installed is None else installed
     extra_names = {name for name, _ in extra}
     missing = [name for name in enabled if name not in available and name not in extra_names]
@@ -260,6 +265,8 @@ def plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
     versions = {"crm": __version__}
     installed = installed_plugins()
     for name, _ in pm.list_name_plugin():
+        if name in CORE_PLUGINS:
+            continue
         info = installed.get(name)
         versions[name] = (info.version if info else None) or "unpackaged"
     return versions

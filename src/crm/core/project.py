@@ -35,7 +35,7 @@ class Project:
 
     config: CrmConfig
     #: Plugins registered without being installed: (name, plugin) pairs, enabled implicitly.
-    extra_plugins: tuple[tuple[str, object], ...] = ()
+    extra_plugins: tuple[tuple[str, object], ...] = field(default=(), converter=tuple)
     _hooks: CrmHooks | None = field(default=None, init=False)
     _registry: Registry | None = field(default=None, init=False)
     _options: dict[str, Any] | None = field(default=None, init=False)
