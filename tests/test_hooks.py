@@ -79,10 +79,11 @@ def test_hook_register_stage_models(tmp_path: Path, seed: Any) -> None:
     assert project.registry.stage_models["journey"].plugin == "stages"
     result = project.segment(store=False)
     outcomes = {o.name: o.segment_names().tolist() for o in result.outcomes}
-    # customers a, b purchased; z never did: each gets a stage, and rules can read it
+    # z (inserted first) never purchased, a and b did: each gets a stage, and rules can read it
+    assert list(result.facts.external_id) == ["z", "a", "b"]
     assert outcomes == {
-        "journey": ["bought", "bought", "seen"],
-        "kind": ["Buyer", "Buyer", "Looker"],
+        "journey": ["seen", "bought", "bought"],
+        "kind": ["Looker", "Buyer", "Buyer"],
     }
 
 
