@@ -180,3 +180,37 @@ def test_unknown_report_suggests_the_close_name(project_dir: Path) -> None:
     result = invoke(project_dir, "report", "segment")
     assert result.exit_code == 2
     assert "unknown report 'segment'; did you mean 'segments'?" in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_without_debug(tmp_path: Path) -> None:
+    from crm import hookimpl
+
+    class Broken:
+        @hookimpl
+        def segmentation_finished(self) -> None:
+            raise RuntimeError("disk on fire")
+
+    (tmp_path / "crm.toml").write_text(f'[database]\nurl = "sqlite:///{tmp_path / "c.db"}"\n')
+    app = App(config_path=tmp_path / "crm.toml", extra_plugins=(("broken", Broken()),))
+    result = CliRunner().invoke(cli, ["segment"], obj=app)
+    assert result.exit_code == 3
+    assert "plugin 'broken': failed in segmentation_finished: RuntimeError: disk on fire" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bug_is_reported_in_one_line_and_debug_shows_it(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm.core.project import Project
+
+    def explode(self: Project, **_: Any) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(Project, "segment", explode)
+    result = invoke(project_dir, "segment")
+    assert result.exit_code == 1
+    assert "unexpected KeyError: 'surprise' (run with --debug for the traceback)" in result.stderr
+    debug = CliRunner().invoke(
+        cli, ["--debug", "segment"], obj=App(config_path=project_dir / "crm.toml")
+    )
+    assert isinstance(debug.exception, KeyError)

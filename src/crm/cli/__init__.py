@@ -46,6 +46,16 @@ class PluginGroup(click.Group):
             if isinstance(ctx.obj, App) and ctx.obj.debug:
                 raise
             raise CrmCommandError(exc) from exc
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            # A bug, not a user error: one line for cron logs, the traceback behind --debug.
+            if isinstance(ctx.obj, App) and ctx.obj.debug:
+                raise
+            message = (
+                f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)"
+            )
+            raise CrmCommandError(CrmError(message)) from exc
         finally:
             if isinstance(ctx.obj, App):
                 ctx.obj.close()

@@ -62,6 +62,15 @@ class ImportDataError(CrmError):
         )
 
 
+class ImportFileError(CrmError):
+    """A file cannot be imported at all (unreadable, a required column missing, a bad mapping).
+
+    Nothing was written; the message names the file and, where it helps, the columns found.
+    """
+
+    exit_code = 4
+
+
 class NotFoundError(CrmError):
     """A customer, run or file the user named does not exist."""
 

@@ -1,0 +1,187 @@
+"""Interactions: from parsed batches to staged rows, and from the staging table to the database.
+
+An interaction whose customer id is unknown creates a bare customer (external id only, created
+at the customer's first interaction in the file) in the same transaction, so purchase logs
+without a customer file (CDNOW, UCI Online Retail) load on their own. Identity and re-imports:
+see `crm.core.importing.fingerprint`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from decimal import Overflow
+from itertools import repeat
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    String,
+    Table,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
+
+from crm.core.importing.bulk import is_bulk, rebuilt_indexes
+from crm.core.importing.fingerprint import FINGERPRINT_FIELDS, fingerprints, texts
+from crm.core.importing.options import DEFAULT_KIND, ImportOptions
+from crm.core.importing.parsers import MONEY, to_minor
+from crm.core.importing.plan import BoundField, Plan, parse_batch
+from crm.core.importing.sources import Batch
+from crm.core.importing.staging import rows_changed
+from crm.core.schema import Tables
+
+#: Fields stored as they are, in interaction columns of the same name.
+_PLAIN = ("kind", "channel", "campaign", "stage", "order_id")
+
+_TABLES = Tables.default()
+
+
+class InteractionLoader:
+    target = "interactions"
+
+    def __init__(self, plan: Plan, options: ImportOptions) -> None:
+        self.plan = plan
+        self.default_kind = options.kind or DEFAULT_KIND
+        self.plain = [name for name in _PLAIN if name in plan]
+        self.has_amount = "amount" in plan or "quantity" in plan
+        self.unique: BoundField | None = plan.get("interaction_id")
+
+    def stage_columns(self) -> list[Column[Any]]:
+        columns: list[Column[Any]] = [
+            Column("customer_id", String),
+            Column("occurred_at", DateTime),
+            *(Column(name, String) for name in self.plain),
+        ]
+        if self.has_amount:
+            columns.append(Column("amount_minor", BigInteger))
+        if self.unique is not None:
+            columns.append(Column("interaction_id", String))
+        columns.append(Column("fingerprint", String))
+        return columns
+
+    def stage_rows(
+        self, batch: Batch
+    ) -> tuple[Iterable[Sequence[Any]], int, dict[int, tuple[str, str]]]:
+        """The staged rows of a batch (good rows only), their number, and the bad rows."""
+        parsed = parse_batch(self.plan, batch)
+        values = parsed.values
+        problems = {i: (bound.label(), reason) for i, (bound, reason) in parsed.problems.items()}
+        columns: list[Sequence[Any]] = [
+            batch.lines,
+            values["customer_id"],
+            values["occurred_at"],
+            *(values[name] for name in self.plain),
+        ]
+        amounts = self._amounts(values, problems) if self.has_amount else None
+        if amounts is not None:
+            columns.append(amounts)
+        by_field: dict[str, Iterable[str]] = {
+            "kind": repeat(self.default_kind),
+            "amount": repeat("") if amounts is None else texts(amounts),
+        }
+        by_field.update(
+            (name, texts(values[name]))
+            for name in FINGERPRINT_FIELDS
+            if name in values and name != "amount"
+        )
+        keys: list[Any] = fingerprints(
+            [by_field.get(name, repeat("")) for name in FINGERPRINT_FIELDS]
+        )
+        if self.unique is not None:
+            ids = values["interaction_id"]
+            columns.append(ids)
+            # A row with an id is known by it; its fingerprint must not take an occurrence
+            # number from identical rows that have none.
+            keys = [None if id_ else key for id_, key in zip(ids, keys, strict=True)]
+        columns.append(keys)
+        rows = zip(*columns, strict=True)
+        if problems:
+            good = [row for position, row in enumerate(rows) if position not in problems]
+            return good, len(good), problems
+        return rows, len(batch.lines), problems
+
+    def _amounts(
+        self, values: dict[str, list[Any]], problems: dict[int, tuple[str, str]]
+    ) -> list[int | None]:
+        """Amounts in cents: the amount column, else quantity x unit price (half-even)."""
+        amounts: list[int | None] = values.get("amount") or [None] * len(values["customer_id"])
+        if "quantity" not in values or None not in amounts:
+            return amounts
+        quantities, prices = values["quantity"], values["unit_price"]
+        if "amount" not in values and None not in quantities and None not in prices:
+            try:
+                return list(map(to_minor, map(MONEY.multiply, quantities, prices)))
+            except Overflow:
+                pass
+        label = f"amount (columns {self.plan['quantity'].column!r} x "
+        label += f"{self.plan['unit_price'].column!r})"
+        filled = list(amounts)
+        for position, (amount, quantity, price) in enumerate(
+            zip(amounts, quantities, prices, strict=True)
+        ):
+            if amount is None and quantity is not None and price is not None:
+                try:
+                    filled[position] = to_minor(MONEY.multiply(quantity, price))
+                except Overflow:
+                    problems.setdefault(position, (label, "is too large (the limit is 10^16)"))
+        return filled
+
+    def store(self, conn: Connection, stage: Table, staged: int) -> tuple[int, int]:
+        """Create unknown customers, then insert the interactions not already present.
+
+        Returns (interactions added, customers created).
+        """
+        customer = _TABLES.customer
+        interaction = _TABLES.interaction
+        s = stage.c
+
+        firsts = (
+            select(
+                s.customer_id.label("external_id"),
+                func.min(s.occurred_at).label("created_at"),
+            )
+            .group_by(s.customer_id)
+            .subquery("firsts")
+        )
+        unknown = (
+            select(firsts.c.external_id, firsts.c.created_at)
+            .where(~exists().where(customer.c.external_id == firsts.c.external_id))
+            .order_by(firsts.c.external_id)
+        )
+        created = rows_changed(
+            conn, insert(customer).from_select(["external_id", "created_at"], unknown)
+        )
+
+        occurrence = func.row_number().over(partition_by=s.fingerprint, order_by=s.line)
+        key: Any = literal("f:") + s.fingerprint + literal(":") + cast(occurrence, String)
+        if self.unique is not None:
+            key = case((s.interaction_id.is_not(None), literal("x:") + s.interaction_id), else_=key)
+        stored = ["occurred_at", *self.plain] + (["amount_minor"] if self.has_amount else [])
+        keyed = select(
+            s.customer_id, *(s[name] for name in stored), key.label("source_key")
+        ).subquery("keyed")
+        targets = ["customer_id", *stored]
+        picked: list[Any] = [customer.c.id, *(keyed.c[name] for name in stored)]
+        if "kind" not in self.plain:
+            targets.append("kind")
+            picked.append(literal(self.default_kind))
+        targets.append("source_key")
+        picked.append(keyed.c.source_key)
+        query = select(*picked).select_from(
+            keyed.join(customer, customer.c.external_id == keyed.c.customer_id)
+        )
+        if conn.execute(select(interaction.c.id).limit(1)).first() is not None:
+            query = query.where(~exists().where(interaction.c.source_key == keyed.c.source_key))
+        rebuild = is_bulk(conn, interaction, staged)
+        with rebuilt_indexes(conn, interaction) if rebuild else nullcontext():
+            added = rows_changed(conn, insert(interaction).from_select(targets, query))
+        return added, created
