@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
 
@@ -67,7 +69,10 @@ def segment(
     emit(customer_rows(result) if per_customer else segment_summary(result), fmt, output)
 
 
-def _status(message: str):  # type: ignore[no-untyped-def]
+def _status(message: str) -> AbstractContextManager[object]:
+    """A spinner on a terminal; nothing in a pipe or a cron log (and no rich import)."""
+    if not sys.stderr.isatty():
+        return nullcontext()
     from rich.console import Console
 
     return Console(stderr=True).status(message)
