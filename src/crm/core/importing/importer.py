@@ -60,7 +60,8 @@ def import_customers(
 def import_interactions(
     engine: Engine, path: Path, options: ImportOptions, progress: Progress | None = None
 ) -> ImportReport:
-    """Add the interactions of a file that are not already present (see `.fingerprint`)."""
+    """Add the interactions of a file that are not already present; unknown customer ids become
+    bare customers (see `crm.core.importing.interactions` and `.fingerprint`)."""
     return _import("interactions", engine, path, options, progress)
 
 
@@ -193,7 +194,7 @@ def _reject_duplicates(
 ) -> int:
     """Report (and with a reject file, unstage) rows repeating an earlier row's id."""
     query = _later_duplicates(stage, unique.name)
-    result = conn.execution_options(stream_results=True).execute(query)
+    result = conn.execute(query, execution_options={"stream_results": True})
     duplicates = ((line, f"{value!r} is already on line {first}") for line, value, first in result)
     count = 0
     if rejects is None:
@@ -211,7 +212,7 @@ def _reject_duplicates(
 
 
 def _with_raw(
-    source: Source, wanted: Iterator[tuple[int, str]] | Iterable[tuple[int, str]]
+    source: Source, wanted: Iterable[tuple[int, str]]
 ) -> Iterator[tuple[int, object, str]]:
     """(line, raw row, reason) for the wanted lines (ascending), from a second pass over the
     file: the rows were valid, so only the file still has them as written."""

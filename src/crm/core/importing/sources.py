@@ -11,6 +11,7 @@ layout; nothing holds more than one batch of the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -132,9 +133,19 @@ class Source(ABC):
         self.close()
 
     def _decode_error(self, exc: UnicodeDecodeError) -> ImportFileError:
+        # Text is decoded in blocks, so find the line again, reading bytes line by line.
+        decoder = codecs.getincrementaldecoder(self.options.encoding)()
+        line = 0
+        with self.path.open("rb") as binary:
+            for data in binary:
+                line += 1
+                try:
+                    decoder.decode(data)
+                except UnicodeDecodeError:
+                    break
         return ImportFileError(
-            f"{self.path}: not {self.options.encoding} text near line {self.line + 1} "
-            f"({exc.reason}); give the file's encoding, e.g. cp1252 or latin-1"
+            f"{self.path}:{line}: not {self.options.encoding} text ({exc.reason}); "
+            "give the file's encoding, e.g. cp1252 or latin-1"
         )
 
     def _split_bad_widths(
