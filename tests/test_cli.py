@@ -194,7 +194,10 @@ def test_an_unexpected_error_is_one_line_without_debug(tmp_path: Path) -> None:
     app = App(config_path=tmp_path / "crm.toml", extra_plugins=(("broken", Broken()),))
     result = CliRunner().invoke(cli, ["segment"], obj=app)
     assert result.exit_code == 3
-    assert "plugin 'broken': failed in segmentation_finished: RuntimeError: disk on fire" in result.stderr
+    assert (
+        "plugin 'broken': failed in segmentation_finished: RuntimeError: disk on fire"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 

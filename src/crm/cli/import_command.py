@@ -50,6 +50,12 @@ def import_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--delimiter", help="CSV delimiter: ',', ';', 'tab' or 'whitespace'. Default ','."
         ),
         click.option(
+            "--encoding",
+            default="utf-8-sig",
+            show_default=True,
+            help="Text encoding of the file, e.g. cp1252 for many spreadsheet exports.",
+        ),
+        click.option(
             "--file-format",
             type=click.Choice(["csv", "jsonl"]),
             help="Default: from the file name (.jsonl/.ndjson are JSON Lines).",
@@ -107,6 +113,7 @@ def _run(
     date_format: str | None,
     delimiter: str | None,
     file_format: str | None,
+    encoding: str,
     skip_bad_rows: bool,
     reject_file: Path | None,
     batch_size: int,
@@ -127,6 +134,7 @@ def _run(
         skip_bad_rows=skip_bad_rows,
         reject_path=reject_file,
         batch_size=batch_size,
+        encoding=encoding,
     )
     with _progress(path) as progress:
         if target == "customers":
