@@ -3,7 +3,8 @@
     python bench/run.py                      # 1M purchases of 100k customers, SQLite + PostgreSQL
     python bench/run.py --rows 200000 --customers 20000 --no-postgresql
 
-Every step is a fresh process (wall time and peak RSS of that process, median of --runs):
+Every step is a fresh process (wall time and peak RSS of that process, median of --runs; needs
+GNU time at /usr/bin/time):
 - import: `crm import interactions` (validation on) vs plain sqlite3 executemany of the same CSV
   and vs PostgreSQL COPY; then a second `crm import` of the same file (it must add nothing);
 - segment: `crm segment` (stores the run) and `crm segment --no-store` vs the same RFM written as
@@ -24,6 +25,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,17 +38,26 @@ PG_URL = os.environ.get("CRM_BENCH_POSTGRESQL_URL", "postgresql://postgres@127.0
 
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{stderr}")
-    return wall, usage.ru_maxrss / 1024
+    """Wall seconds and peak RSS (MB) of one process.
+
+    The RSS comes from GNU time run around the command: rusage from wait4 would also count the
+    pages a forked child shares with this (large) parent before it execs.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        timed = ["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd]
+        started = time.perf_counter()
+        done = subprocess.run(
+            timed,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr}")
+        return wall, int(rss.read().split()[-1]) / 1024
 
 
 def median_of(runs: int, setup: Any, cmd: Any, env: Any = None) -> dict[str, float]:
@@ -257,16 +268,28 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "data")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(HERE))
-    from generate import write_csv
-
     args.work.mkdir(parents=True, exist_ok=True)
     csv = args.work / f"tx_{args.rows}.csv"
     small = args.work / f"tx_{args.rows // 4}.csv"
-    if not csv.exists():
-        write_csv(csv, args.customers, args.rows, 20240601)
-    if not small.exists():
-        write_csv(small, max(args.customers // 4, 1), args.rows // 4, 20240601)
+    # Generated in a child process, so this driver stays small while it measures the others.
+    for path, customers, rows in (
+        (csv, args.customers, args.rows),
+        (small, max(args.customers // 4, 1), args.rows // 4),
+    ):
+        if not path.exists():
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "generate.py"),
+                    "--customers",
+                    str(customers),
+                    "--rows",
+                    str(rows),
+                    "--out",
+                    str(path),
+                ],
+                check=True,
+            )
     results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "rows": args.rows,
