@@ -100,8 +100,8 @@ def make_plugin_manager(
     """
     pm = pluggy.PluginManager(hooks.PROJECT_NAME)
     pm.add_hookspecs(hooks)
-    for name, module in CORE_PLUGINS.items():
-        pm.register(importlib.import_module(module), name)
+    for core_name, core_module in CORE_PLUGINS.items():
+        pm.register(importlib.import_module(core_module), core_name)
     available = installed_plugins() if installed is None else installed
     extra_names = {name for name, _ in extra}
     missing = [name for name in enabled if name not in available and name not in extra_names]
@@ -112,10 +112,9 @@ def make_plugin_manager(
             f"(installed plugins: {known}); install its package or remove it from the list"
         )
     for name in _allowed_by_environment(n for n in enabled if n not in extra_names):
-        module = available[name].load()
-        _register(pm, name, module)
-    for name, plugin in extra:
-        _register(pm, name, plugin)
+        _register(pm, name, available[name].load())
+    for extra_name, extra_plugin in extra:
+        _register(pm, extra_name, extra_plugin)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:

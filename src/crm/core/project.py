@@ -29,13 +29,17 @@ if TYPE_CHECKING:
     from crm.core.schema import Tables
 
 
+def _pairs(plugins: Iterable[tuple[str, object]]) -> tuple[tuple[str, object], ...]:
+    return tuple(plugins)
+
+
 @define
 class Project:
     """Configuration, plugins and database of one crm project, each loaded on first use."""
 
     config: CrmConfig
     #: Plugins registered without being installed: (name, plugin) pairs, enabled implicitly.
-    extra_plugins: tuple[tuple[str, object], ...] = field(default=(), converter=tuple)
+    extra_plugins: tuple[tuple[str, object], ...] = field(default=(), converter=_pairs)
     _hooks: CrmHooks | None = field(default=None, init=False)
     _registry: Registry | None = field(default=None, init=False)
     _options: dict[str, Any] | None = field(default=None, init=False)
