@@ -66,8 +66,9 @@ STAGES = ("lead", "prospect", "opportunity", "customer")
 FUNNEL_GAP_MEAN_DAYS = (4.0, 7.0, 5.0)
 FUNNEL_GAP_MIN_DAYS = 1.0 / 24.0
 FUNNEL_GAP_MAX_DAYS = 30.0
-#: Buyers are acquired (first purchase) within this leading fraction of the window.
-ACQUISITION_END = 0.75
+#: Buyers are acquired (first purchase) within this leading fraction of the window; late
+#: acquisitions keep new, recent customers in the data (the "Recent Customers" RFM cell).
+ACQUISITION_END = 0.95
 
 CHANNELS = ("web", "store", "app", "email", "phone", "sms")
 PURCHASE_CHANNELS = ("web", "store", "app", "phone")
