@@ -157,7 +157,7 @@ def test_plugins_lists_the_extra_plugins_as_enabled(project_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["spend"]["enabled"] is True
-    assert rows["spend"]["hooks"] == "register_scorers"
+    assert rows["spend"]["hooks"] == ["register_scorers"]
 
 
 def test_report_lists_the_registered_reports(project_dir: Path) -> None:

@@ -546,11 +546,12 @@ def test_json_lines_duplicate_ids_are_rejected_as_written(engine: Engine, tmp_pa
     )
 
 
-def test_sqlite_connection_settings_are_restored_after_an_import(
-    engine: Engine, tmp_path: Path
-) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite connection pragmas")
+def test_sqlite_connection_settings_are_restored_after_an_import(tmp_path: Path) -> None:
+    # SQLite only: the import switches per-row foreign-key checks off and must switch them back.
+    from crm.core.database import ensure_schema, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    ensure_schema(engine)
     good = write(tmp_path, "good.csv", "customer_id,occurred_at\nC1,2024-01-01\n")
     bad = write(tmp_path, "bad.csv", "customer_id,occurred_at\nC1,never\n")
     import_interactions(engine, good, ImportOptions())

@@ -66,6 +66,8 @@ def _text(value: Any) -> str:
         return f"{value:g}" if abs(value) < 1e15 else repr(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(v) for v in value)
     return str(value)
 
 

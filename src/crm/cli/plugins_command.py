@@ -25,7 +25,7 @@ def plugins(ctx: click.Context, fmt: str, output: Path | None) -> None:
                 info.version or "",
                 "built-in" if info.bundled else "third-party",
                 info.enabled,
-                ", ".join(info.hooks),
+                info.hooks,
                 info.error or "",
             )
             for info in infos
