@@ -93,6 +93,7 @@ def make_plugin_manager(
     *,
     extra: Iterable[tuple[str, object]] = (),
     installed: Mapping[str, InstalledPlugin] | None = None,
+    source: str = "crm.toml",
 ) -> pluggy.PluginManager:
     """A fresh plugin manager with the enabled plugins registered, plus `extra` (name, plugin).
 
@@ -108,7 +109,7 @@ def make_plugin_manager(
     if missing:
         known = ", ".join(available) or "none installed"
         raise ConfigError(
-            f"plugins.enabled: plugin {', '.join(map(repr, missing))} is not installed "
+            f"{source}: plugins.enabled: plugin {', '.join(map(repr, missing))} is not installed "
             f"(installed plugins: {known}); install its package or remove it from the list"
         )
     for name in _allowed_by_environment(n for n in enabled if n not in extra_names):

@@ -38,7 +38,8 @@ def customer_profile(
         .all()
     )
     run, segments, scores = customer_results(connection, row["id"])
-    attributes = {k: v for k, v in row.items() if k not in ("id", "attributes") and v is not None}
+    hidden = ("id", "external_id", "attributes")
+    attributes = {k: v for k, v in row.items() if k not in hidden and v is not None}
     attributes.update(row["attributes"] or {})
     return {
         "customer_id": row["external_id"],

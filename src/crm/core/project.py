@@ -60,7 +60,10 @@ class Project:
         if self._hooks is None:
             from crm.core.plugins import CrmHooks, make_plugin_manager
 
-            pm = make_plugin_manager(self.config.plugins.enabled, extra=self.extra_plugins)
+            source = self.config.path.name if self.config.path else "crm.toml"
+            pm = make_plugin_manager(
+                self.config.plugins.enabled, extra=self.extra_plugins, source=source
+            )
             self._hooks = CrmHooks(pm)
         return self._hooks
 
