@@ -142,7 +142,7 @@ def test_customers_show_profile_with_segments_and_scores(project_dir: Path) -> N
     assert profile["customer_id"] == "a"
     assert profile["attributes"]["country"] == "GB"
     assert profile["segments"] == {"size": "Big"}
-    assert profile["scores"] == {"spend.total": 15000.0}
+    assert profile["scores"] == {"spend.total": 150.0}  # money, shown in currency units
     assert profile["last_interactions"][0]["amount"] == 150.0
 
 

@@ -184,4 +184,18 @@ class Project:
             profile = customer_profile(connection, self.tables, external_id, last=last)
         if profile is None:
             raise NotFoundError(f"no customer with id {external_id!r}")
+        from crm.core.reports import metric_value
+
+        # Stored scores are raw floats (money in cents); show them as `crm segment` does.
+        metrics = {
+            f"{item.spec.name}.{metric.name}": metric
+            for item in self.registry.scorers
+            for metric in item.spec.metrics
+        }
+        profile["scores"] = {
+            name: metric_value(metrics[name], value)
+            if name in metrics and value is not None
+            else value
+            for name, value in profile["scores"].items()
+        }
         return profile
