@@ -217,3 +217,23 @@ def test_a_bug_is_reported_in_one_line_and_debug_shows_it(
         cli, ["--debug", "segment"], obj=App(config_path=project_dir / "crm.toml")
     )
     assert isinstance(debug.exception, KeyError)
+
+
+def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    app = App(config_path=tmp_path / "unused.toml")
+    result = CliRunner().invoke(
+        cli, ["demo", str(target), "--customers", "300", "-f", "json"], obj=app
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    rfm = [r for r in rows if r["segmentation"] == "rfm"]
+    assert [r["segment"] for r in rfm][:2] == ["Champions", "Loyal Customers"]
+    assert sum(r["customers"] for r in rfm) == 300  # every customer once, "(none)" included
+    assert {r["segmentation"] for r in rows} == {"rfm", "region", "value"}
+    assert (target / "crm.toml").exists() and (target / "crm.db").exists()
+    config = load_config(target / "crm.toml")
+    assert config.plugins.enabled == ("rfm",)
+    again = CliRunner().invoke(cli, ["demo", str(target)], obj=App(config_path=tmp_path / "x.toml"))
+    assert again.exit_code == 1
+    assert "already exists; use --force" in again.stderr
