@@ -39,5 +39,5 @@ def _profile_table(profile: dict[str, Any]) -> Table:
 @click.pass_context
 def show(ctx: click.Context, customer_id: str, last: int, fmt: str, output: Path | None) -> None:
     """Show CUSTOMER_ID: attributes, last interactions, current segments and scores."""
-    profile = get_app(ctx).project.customer_profile(customer_id, last=last)
+    profile = get_app(ctx).project.customer_profile(customer_id, last=last).to_dict()
     emit_document(profile, fmt, output, lambda: _profile_table(profile))

@@ -36,6 +36,29 @@ class Customer:
     consent: Consent = field(factory=Consent)
     created_at: datetime | None = None
 
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Customer:
+        """From a `customer` table row (mapping access), the storage shape kept out of __init__."""
+        return cls(
+            id=row["id"],
+            external_id=row["external_id"],
+            name=row["name"],
+            email=row["email"],
+            phone=row["phone"],
+            country=row["country"],
+            city=row["city"],
+            birth_date=row["birth_date"],
+            gender=row["gender"],
+            attributes=row["attributes"] or {},
+            consent=Consent(
+                email=row["consent_email"],
+                sms=row["consent_sms"],
+                phone=row["consent_phone"],
+                profiling=row["consent_profiling"],
+            ),
+            created_at=row["created_at"],
+        )
+
     def age_on(self, day: date) -> int | None:
         """Age in whole years on `day`, or None when the birth date is unknown."""
         if self.birth_date is None:

@@ -44,3 +44,20 @@ class Interaction:
     external_id: str | None = None
     attributes: Mapping[str, Any] = field(factory=dict)
     id: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any], customer_external_id: str) -> Interaction:
+        """From an `interaction` table row; money comes back from integer cents exactly."""
+        cents = row["amount_minor"]
+        return cls(
+            id=row["id"],
+            customer_external_id=customer_external_id,
+            kind=row["kind"],
+            occurred_at=row["occurred_at"],
+            amount=None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01")),
+            channel=row["channel"],
+            campaign=row["campaign"],
+            stage=row["stage"],
+            order_id=row["order_id"],
+            attributes=row["attributes"] or {},
+        )

@@ -2,60 +2,90 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
+import attrs
+from attrs import frozen
 from sqlalchemy import Connection, select
 
+from crm.core.customer import Customer
+from crm.core.interaction import Interaction
 from crm.core.runs import customer_results
 from crm.core.schema import Tables
+from crm.core.segment import Run, SegmentAssignment
+
+_NOT_ATTRIBUTES = ("id", "external_id", "attributes", "consent")
+
+
+@frozen(kw_only=True)
+class CustomerProfile:
+    """What `crm customers show` prints, as entities: nothing here is an ORM row."""
+
+    customer: Customer
+    last_interactions: tuple[Interaction, ...]
+    run: Run | None
+    assignments: tuple[SegmentAssignment, ...]
+    scores: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape of `crm customers show --format json`."""
+        customer = self.customer
+        attributes = {
+            name: value
+            for name, value in attrs.asdict(customer, recurse=False).items()
+            if name not in _NOT_ATTRIBUTES and value is not None
+        }
+        consent = {f"consent_{k}": v for k, v in attrs.asdict(customer.consent).items()}
+        attributes.update({k: v for k, v in consent.items() if v is not None})
+        attributes.update(customer.attributes)
+        interactions = [
+            {
+                name: value
+                for name, value in attrs.asdict(item, recurse=False).items()
+                if name not in ("id", "customer_external_id", "attributes") and value is not None
+            }
+            for item in self.last_interactions
+        ]
+        return {
+            "customer_id": customer.external_id,
+            "attributes": attributes,
+            "last_interactions": interactions,
+            "run": None if self.run is None else {"id": self.run.id, "as_of": self.run.as_of},
+            "segments": {a.segmentation: a.segment for a in self.assignments},
+            "scores": dict(self.scores),
+        }
 
 
 def customer_profile(
     connection: Connection, tables: Tables, external_id: str, *, last: int = 10
-) -> dict[str, Any] | None:
+) -> CustomerProfile | None:
     c = tables.customer
     row = connection.execute(select(c).where(c.c.external_id == external_id)).mappings().first()
     if row is None:
         return None
     i = tables.interaction
-    interactions = (
-        connection.execute(
-            select(
-                i.c.occurred_at,
-                i.c.kind,
-                i.c.amount_minor,
-                i.c.channel,
-                i.c.campaign,
-                i.c.stage,
-                i.c.order_id,
-            )
-            .where(i.c.customer_id == row["id"])
-            .order_by(i.c.occurred_at.desc(), i.c.id.desc())
-            .limit(last)
-        )
-        .mappings()
-        .all()
-    )
+    recent = connection.execute(
+        select(i)
+        .where(i.c.customer_id == row["id"])
+        .order_by(i.c.occurred_at.desc(), i.c.id.desc())
+        .limit(last)
+    ).mappings()
     run, segments, scores = customer_results(connection, row["id"])
-    hidden = ("id", "external_id", "attributes")
-    attributes = {k: v for k, v in row.items() if k not in hidden and v is not None}
-    attributes.update(row["attributes"] or {})
-    return {
-        "customer_id": row["external_id"],
-        "attributes": attributes,
-        "last_interactions": [
-            {
-                **{k: v for k, v in item.items() if k != "amount_minor" and v is not None},
-                **(
-                    {"amount": (Decimal(item["amount_minor"]) / 100).quantize(Decimal("0.01"))}
-                    if item["amount_minor"] is not None
-                    else {}
-                ),
-            }
-            for item in interactions
-        ],
-        "run": None if run is None else {"id": run.id, "as_of": run.as_of},
-        "segments": dict(segments),
-        "scores": dict(scores),
-    }
+    assignments = tuple(
+        SegmentAssignment(
+            customer_external_id=external_id,
+            segmentation=segmentation,
+            segment=segment,
+            scores=scores,
+            run_id=None if run is None else run.id,
+        )
+        for segmentation, segment in segments.items()
+    )
+    return CustomerProfile(
+        customer=Customer.from_row(row),
+        last_interactions=tuple(Interaction.from_row(item, external_id) for item in recent),
+        run=run,
+        assignments=assignments,
+        scores=scores,
+    )

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from attrs import define, field
 
 from crm.core.config import CrmConfig, load_config
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from crm.core.importing import ImportOptions, ImportReport
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
     from crm.core.plugins import CrmHooks, PluginInfo
+    from crm.core.profiles import CustomerProfile
     from crm.core.registry import Registry
     from crm.core.schema import Tables
 
@@ -176,26 +178,28 @@ class Project:
             )
         return infos
 
-    def customer_profile(self, external_id: str, *, last: int = 10) -> dict[str, Any]:
-        """A customer's attributes, last interactions and current segments with their scores."""
+    def customer_profile(self, external_id: str, *, last: int = 10) -> CustomerProfile:
+        """A customer's attributes, last interactions and current segments with their scores.
+
+        Scores are shown as `crm segment` shows them (money in currency units, scores as
+        integers); the stored values are raw floats.
+        """
         from crm.core.profiles import customer_profile
+        from crm.core.reports import metric_value
 
         with self.engine.connect() as connection:
             profile = customer_profile(connection, self.tables, external_id, last=last)
         if profile is None:
             raise NotFoundError(f"no customer with id {external_id!r}")
-        from crm.core.reports import metric_value
-
-        # Stored scores are raw floats (money in cents); show them as `crm segment` does.
         metrics = {
             f"{item.spec.name}.{metric.name}": metric
             for item in self.registry.scorers
             for metric in item.spec.metrics
         }
-        profile["scores"] = {
+        shown = {
             name: metric_value(metrics[name], value)
             if name in metrics and value is not None
             else value
-            for name, value in profile["scores"].items()
+            for name, value in profile.scores.items()
         }
-        return profile
+        return attrs.evolve(profile, scores=shown)
