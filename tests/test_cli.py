@@ -195,7 +195,7 @@ def test_an_unexpected_error_is_one_line_without_debug(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["segment"], obj=app)
     assert result.exit_code == 3
     assert (
-        "plugin 'broken': failed in segmentation_finished: RuntimeError: disk on fire"
+        "plugin 'broken': hook segmentation_finished failed: RuntimeError: disk on fire"
         in result.stderr
     )
     assert "Traceback" not in result.stderr

@@ -154,3 +154,30 @@ def test_load_plugins_environment_variable_limits_the_enabled_plugins(
     loaded.clear()
     make_plugin_manager(("a", "b"), installed=installed)
     assert loaded == []
+
+
+def test_a_crashing_configure_hook_is_named(tmp_path: Path) -> None:
+    class Crashing:
+        @hookimpl
+        def configure(self, config: Any) -> None:
+            raise LookupError("no such thing")
+
+    project = project_with(tmp_path, ("ok", scorer_plugin()), ("fragile", Crashing()))
+    with pytest.raises(PluginError) as info:
+        project.registry  # noqa: B018
+    assert info.value.plugin == "fragile"
+    assert str(info.value) == "plugin 'fragile': hook configure failed: LookupError: no such thing"
+
+
+def test_a_crashing_factory_is_named(tmp_path: Path) -> None:
+    def explode(_options: Any) -> None:
+        raise ValueError("bad wiring")
+
+    class Plugin:
+        @hookimpl
+        def register_scorers(self, register: Any) -> None:
+            register(ScorerSpec(name="boom", factory=explode, metrics=(Metric("x"),)))
+
+    project = project_with(tmp_path, ("wired", Plugin()))
+    with pytest.raises(PluginError, match="building scorer 'boom' failed: ValueError: bad wiring"):
+        project.plan()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 
 class CrmError(Exception):
@@ -75,3 +76,17 @@ class NotFoundError(CrmError):
     """A customer, run or file the user named does not exist."""
 
     exit_code = 5
+
+
+@contextmanager
+def blamed_on(plugin: str, doing: str) -> Iterator[None]:
+    """Turn a crash inside plugin code into a PluginError naming the plugin and what it did.
+
+    A CrmError (a ConfigError the plugin raised on purpose, say) passes through unchanged.
+    """
+    try:
+        yield
+    except CrmError:
+        raise
+    except Exception as exc:
+        raise PluginError(plugin, f"{doing} failed: {exc.__class__.__name__}: {exc}") from exc

@@ -28,7 +28,7 @@ from crm.core.components import (
     StageModel,
 )
 from crm.core.config import CrmConfig, structure_options
-from crm.core.errors import ConfigError, CrmError, PluginError
+from crm.core.errors import ConfigError, PluginError, blamed_on
 from crm.core.facts import Facts
 from crm.core.registry import Registry
 from crm.core.schema import Tables
@@ -96,12 +96,8 @@ def check_plugin_tables(config: CrmConfig, installed: Mapping[str, object]) -> N
 
 
 def _build(plugin: str, kind: str, name: str, factory: Any, options: Any) -> Any:
-    try:
+    with blamed_on(plugin, f"building {kind} {name!r}"):
         return factory(options)
-    except CrmError:
-        raise
-    except Exception as exc:
-        raise PluginError(plugin, f"cannot build {kind} {name!r}: {exc}") from exc
 
 
 def _scorer_order(registry: Registry, names: list[str]) -> list[ScorerSpec]:
@@ -288,15 +284,8 @@ def run_segmentation(
         context = ScoringContext(
             as_of=as_of, facts=facts, scores=dict(scores), connection=connection, tables=tables
         )
-        try:
+        with blamed_on(configured.plugin, f"scorer {configured.name!r}"):
             out = configured.component.score(context)
-        except CrmError:
-            raise
-        except Exception as exc:
-            raise PluginError(
-                configured.plugin,
-                f"scorer {configured.name!r} failed: {exc.__class__.__name__}: {exc}",
-            ) from exc
         scores.update(_checked_scores(configured, plan.metrics, out, len(facts)))
 
     outcomes = []
@@ -305,16 +294,9 @@ def run_segmentation(
         as_of=as_of, facts=facts, scores=dict(scores), connection=connection, tables=tables
     )
     for staged in plan.stage_models:
-        try:
+        with blamed_on(staged.plugin, f"stage model {staged.name!r}"):
             stage_names = tuple(staged.component.stages)
             stage_codes = np.asarray(staged.component.assign(context), dtype=np.int64)
-        except CrmError:
-            raise
-        except Exception as exc:
-            raise PluginError(
-                staged.plugin,
-                f"stage model {staged.name!r} failed: {exc.__class__.__name__}: {exc}",
-            ) from exc
         outcome = _checked_outcome(
             staged.plugin,
             "stage model",
@@ -328,15 +310,8 @@ def run_segmentation(
 
     columns = ColumnTable(facts, {**scores, **stages})
     for segmenter in plan.segmenters:
-        try:
+        with blamed_on(segmenter.plugin, f"segmentation {segmenter.name!r}"):
             codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)
-        except CrmError:
-            raise
-        except Exception as exc:
-            raise PluginError(
-                segmenter.plugin,
-                f"segmentation {segmenter.name!r} failed: {exc.__class__.__name__}: {exc}",
-            ) from exc
         outcomes.append(
             _checked_outcome(
                 segmenter.plugin,

@@ -20,7 +20,7 @@ from attrs import frozen
 
 from crm.core import hooks
 from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
-from crm.core.errors import ConfigError, CrmError, PluginError
+from crm.core.errors import ConfigError, CrmError, PluginError, blamed_on
 from crm.core.registry import Registry, make_register
 
 if TYPE_CHECKING:
@@ -172,12 +172,6 @@ class CrmHooks:
             others = [p for _, p in plugins if p is not plugin]
             yield name, self.pm.subset_hook_caller(hook_name, remove_plugins=others)
 
-    @staticmethod
-    def _wrap(plugin: str, hook_name: str, exc: Exception) -> CrmError:
-        if isinstance(exc, CrmError):
-            return exc
-        return PluginError(plugin, f"failed in {hook_name}: {exc.__class__.__name__}: {exc}")
-
     def collect_registry(self) -> Registry:
         registry = Registry()
         calls: tuple[tuple[str, type[Any]], ...] = (
@@ -188,32 +182,30 @@ class CrmHooks:
         )
         for hook_name, spec_type in calls:
             for plugin, caller in self._each(hook_name):
-                try:
+                with blamed_on(plugin, f"hook {hook_name}"):
                     caller(register=make_register(registry, plugin, spec_type))
-                except Exception as exc:
-                    raise self._wrap(plugin, hook_name, exc) from exc
         return registry
 
     def configure(self, config: CrmConfig, registry: Registry) -> None:
         try:
             self.pm.hook.configure.call_historic(kwargs={"config": config, "registry": registry})
+        except CrmError:
+            raise
         except Exception as exc:
+            # One historic call reaches every plugin; the traceback tells whose code raised.
             owner = failing_plugin(exc.__traceback__, plugins_by_module(self.pm)) or "unknown"
-            raise self._wrap(owner, "configure", exc) from exc
+            with blamed_on(owner, "hook configure"):
+                raise
 
     def register_commands(self, cli: click.Group) -> None:
         for plugin, caller in self._each("register_commands"):
-            try:
+            with blamed_on(plugin, "hook register_commands"):
                 caller(cli=cli)
-            except Exception as exc:
-                raise self._wrap(plugin, "register_commands", exc) from exc
 
     def segmentation_finished(self, result: SegmentationResult) -> None:
         for plugin, caller in self._each("segmentation_finished"):
-            try:
+            with blamed_on(plugin, "hook segmentation_finished"):
                 caller(result=result)
-            except Exception as exc:
-                raise self._wrap(plugin, "segmentation_finished", exc) from exc
 
 
 @frozen
