@@ -162,7 +162,8 @@ def test_a_crashing_configure_hook_is_named(tmp_path: Path) -> None:
         def configure(self, config: Any) -> None:
             raise LookupError("no such thing")
 
-    project = project_with(tmp_path, ("ok", scorer_plugin()), ("fragile", Crashing()))
+    # Both plugin classes live in this module: the blame must follow the object, not the module.
+    project = project_with(tmp_path, ("fragile", Crashing()), ("ok", scorer_plugin()))
     with pytest.raises(PluginError) as info:
         project.registry  # noqa: B018
     assert info.value.plugin == "fragile"

@@ -134,22 +134,22 @@ def _name_of(pm: pluggy.PluginManager, plugin: object) -> str:
     return pm.get_name(plugin) or repr(plugin)
 
 
-def module_of(plugin: object) -> str:
-    return plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+def failing_plugin(tb: TracebackType | None, pm: pluggy.PluginManager) -> str | None:
+    """The plugin whose code raised: the innermost traceback frame that belongs to a plugin.
 
-
-def plugins_by_module(pm: pluggy.PluginManager) -> dict[str, str]:
-    """Module name -> plugin name, to tell which plugin a spec or a traceback frame belongs to."""
-    return {module_of(plugin): name for name, plugin in pm.list_name_plugin() if plugin is not None}
-
-
-def failing_plugin(tb: TracebackType | None, owners: Mapping[str, str]) -> str | None:
-    """The plugin whose code raised: the innermost traceback frame inside a plugin module."""
+    A frame belongs to a plugin when it runs a method of the plugin object, or code of the
+    plugin's module (or a submodule of it).
+    """
+    plugins = [(name, plugin) for name, plugin in pm.list_name_plugin() if plugin is not None]
     found = None
     for frame, _ in traceback.walk_tb(tb):
+        owner = frame.f_locals.get("self")
         module = frame.f_globals.get("__name__", "")
-        for prefix, name in owners.items():
-            if module == prefix or module.startswith(prefix + "."):
+        for name, plugin in plugins:
+            if owner is plugin or (
+                isinstance(plugin, ModuleType)
+                and (module == plugin.__name__ or module.startswith(plugin.__name__ + "."))
+            ):
                 found = name
     return found
 
@@ -193,7 +193,7 @@ class CrmHooks:
             raise
         except Exception as exc:
             # One historic call reaches every plugin; the traceback tells whose code raised.
-            owner = failing_plugin(exc.__traceback__, plugins_by_module(self.pm)) or "unknown"
+            owner = failing_plugin(exc.__traceback__, self.pm) or "unknown"
             with blamed_on(owner, "hook configure"):
                 raise
 
