@@ -131,3 +131,18 @@ def test_bad_map_syntax_is_a_usage_error(project: Path) -> None:
     result = run(project, "import", "interactions", str(data), "--map", "customer_id")
     assert result.exit_code == 2
     assert "expected FIELD=COLUMN" in result.output
+
+
+def test_mappings_and_formats_from_crm_toml_need_no_flags(project: Path) -> None:
+    (project / "crm.toml").write_text(
+        '[plugins]\nenabled = ["rfm"]\n\n[import]\ndate_format = "%d.%m.%Y"\ndelimiter = ";"\n\n'
+        '[import.interactions]\ncustomer_id = "Kunde"\noccurred_at = "Datum"\namount = "Betrag"\n'
+    )
+    data = project / "export.csv"
+    data.write_text("Kunde;Datum;Betrag\nK1;31.01.2024;12.50\nK1;01.02.2024;7.50\n")
+    result = run(project, "import", "interactions", str(data), "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["rows_added"] == 2
+    segment = run(project, "segment", "--customers", "-f", "json")
+    (row,) = json.loads(segment.stdout)
+    assert (row["customer_id"], row["rfm.monetary"], row["rfm.frequency"]) == ("K1", 20.0, 2)
