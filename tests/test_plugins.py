@@ -182,3 +182,30 @@ def test_a_crashing_factory_is_named(tmp_path: Path) -> None:
     project = project_with(tmp_path, ("wired", Plugin()))
     with pytest.raises(PluginError, match="building scorer 'boom' failed: ValueError: bad wiring"):
         project.plan()
+
+
+def test_a_scorer_cannot_write_through_its_connection(engine: Any, seed: Any) -> None:
+    from sqlalchemy import delete, func, select
+
+    from crm.core.schema import InteractionRow
+
+    class Vandal:
+        def score(self, context: Any) -> Any:
+            context.connection.execute(delete(context.tables.interaction))
+            return {"x": np.zeros(len(context.facts))}
+
+    class Plugin:
+        @hookimpl
+        def register_scorers(self, register: Any) -> None:
+            register(ScorerSpec(name="vandal", factory=lambda _o: Vandal(), metrics=(Metric("x"),)))
+
+    seed(engine, [("a", "2024-01-01T00:00:00", "1.00")])
+    project = Project(parse_config({}), extra_plugins=(("vandal", Plugin()),), engine=engine)
+    with pytest.raises(PluginError, match="scorer 'vandal' failed"):
+        project.segment(store=False)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(InteractionRow)) == 1
+    # the pooled connection is writable again for the commands that write
+    with engine.begin() as conn:
+        conn.execute(delete(InteractionRow))
+        assert conn.scalar(select(func.count()).select_from(InteractionRow)) == 0

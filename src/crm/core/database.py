@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -82,3 +84,28 @@ def ensure_schema(engine: Engine) -> None:
                 )
     except OperationalError as exc:
         raise CrmError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+
+
+@contextmanager
+def read_only_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection on which writes fail: what scorers get, so "read-only" is enforced, not hoped.
+
+    SQLite: PRAGMA query_only for the duration (reset before the connection returns to the pool);
+    PostgreSQL: a READ ONLY transaction. Both also give scorers one consistent snapshot.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # On the DBAPI connection: through SQLAlchemy the PRAGMA would open a transaction.
+            raw: Any = connection.connection.driver_connection
+            raw.execute("PRAGMA query_only = ON")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                raw.execute("PRAGMA query_only = OFF")
+        elif connection.dialect.name == "postgresql":
+            with connection.begin():
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                yield connection
+        else:
+            yield connection

@@ -150,8 +150,11 @@ class Facts:
     def kind_counts(self) -> Mapping[str, NDArray[np.int64]]:
         """Interactions per kind before `as_of`, one int64 column per kind seen."""
         if "kind_counts" not in self._cache:
-            if self._connection is None or self._tables is None:
-                raise RuntimeError("these facts were built without a connection")
+            if self._connection is None or self._tables is None or self._connection.closed:
+                raise RuntimeError(
+                    "kind_counts() queries the database: call it while scoring (from a scorer or "
+                    "stage model), when the run's connection is open; its answer is kept after"
+                )
             counts: dict[str, NDArray[np.int64]] = {}
             rows = self._connection.execute(kind_counts_query(self._tables, self.as_of)).all()
             if rows:

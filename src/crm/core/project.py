@@ -131,7 +131,9 @@ class Project:
         from crm.core.runs import store_run
 
         plan = self.plan()
-        with self.engine.connect() as connection:
+        from crm.core.database import read_only_connection
+
+        with read_only_connection(self.engine) as connection:
             day = as_of or self.config.as_of or default_as_of(connection, self.tables)
             result = run_segmentation(
                 plan,
