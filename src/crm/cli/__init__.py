@@ -48,6 +48,8 @@ class PluginGroup(click.Group):
             raise CrmCommandError(exc) from exc
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            raise  # `crm ... | head`: click exits quietly with status 1
         except Exception as exc:
             # A bug, not a user error: one line for cron logs, the traceback behind --debug.
             if isinstance(ctx.obj, App) and ctx.obj.debug:

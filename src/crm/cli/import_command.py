@@ -142,7 +142,8 @@ def _run(
         else:
             report = project.import_interactions(path, options, progress)
     click.echo(summary_line(report), err=True)
-    emit(report_table(report), fmt, output)
+    if fmt != "table" or output is not None:  # for people the summary line above says it all
+        emit(report_table(report), fmt, output)
 
 
 def summary_line(report: ImportReport) -> str:
