@@ -237,3 +237,21 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     again = CliRunner().invoke(cli, ["demo", str(target)], obj=App(config_path=tmp_path / "x.toml"))
     assert again.exit_code == 1
     assert "already exists; use --force" in again.stderr
+
+
+def test_a_long_table_is_plain_aligned_text() -> None:
+    from crm.cli.output import RICH_MAX_ROWS, render
+    from crm.core.components import Table
+
+    rows = tuple((f"C{i}", i % 3 or None) for i in range(RICH_MAX_ROWS + 1))
+    stream = io.StringIO()
+    render(Table(columns=("customer_id", "score"), rows=rows, title="Many"), "table", stream)
+    lines = stream.getvalue().splitlines()
+    assert lines[:4] == [
+        "Many",
+        "customer_id  score",
+        "-----------  -----",
+        "C0",
+    ]
+    assert lines[5] == "C2           2"
+    assert len(lines) == 3 + RICH_MAX_ROWS + 1
