@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from attrs import define, field, frozen
 
-from crm.core.demo_process import CHANNELS, Orders, Population, channel_codes, poisson_events
+from crm.core.demo.process import CHANNELS, Orders, Population, channel_codes, poisson_events
 from crm.core.interaction import KNOWN_KINDS
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from crm.core.demo_people import People
+    from crm.core.demo.people import People
 
     FloatArray = NDArray[np.float64]
     IntArray = NDArray[np.int64]

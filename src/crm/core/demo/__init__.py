@@ -1,9 +1,9 @@
 """A seeded, realistic sample data set for `crm demo`: two CSV files the importer reads as they are.
 
-`customers.csv` holds demographics and consent (`demo_people`); `interactions.csv` holds purchases
-from a Pareto/NBD buying process with Gamma-Gamma spend (`demo_process`, true parameters in
+`customers.csv` holds demographics and consent (`demo.people`); `interactions.csv` holds purchases
+from a Pareto/NBD buying process with Gamma-Gamma spend (`demo.process`, true parameters in
 `TRUE_PARAMETERS`) and the visits, campaign touches, e-mail opens, tickets, complaints, feedback
-and funnel stage changes that go with each customer's value and lifetime (`demo_events`).
+and funnel stage changes that go with each customer's value and lifetime (`demo.events`).
 
 The window is the `years` years ending with `end`: with the defaults, 2024-07-01 00:00:00 to
 2026-06-30 23:59:59 UTC. Column names are the importer's canonical field names; times are ISO 8601
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from attrs import frozen
 
-from crm.core.demo_events import Events, draw_events, to_seconds
-from crm.core.demo_people import People, draw_people
-from crm.core.demo_process import (
+from crm.core.demo.events import Events, draw_events, to_seconds
+from crm.core.demo.people import People, draw_people
+from crm.core.demo.process import (
     CHANNELS,
     STAGES,
     TRUE_PARAMETERS,
