@@ -255,3 +255,18 @@ def test_a_long_table_is_plain_aligned_text() -> None:
     ]
     assert lines[5] == "C2           2"
     assert len(lines) == 3 + RICH_MAX_ROWS + 1
+
+
+def test_runs_lists_stored_runs_newest_first_with_what_reproduces_them(project_dir: Path) -> None:
+    invoke(project_dir, "segment", "-f", "json")
+    invoke(project_dir, "segment", "--as-of", "2024-03-03", "-f", "json")
+    invoke(project_dir, "segment", "--no-store", "-f", "json")
+    result = invoke(project_dir, "runs", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["run"], r["as_of"], r["customers"]) for r in rows] == [
+        (2, "2024-03-03", 3),
+        (1, "2024-03-04", 3),
+    ]
+    assert rows[0]["config_hash"] == rows[1]["config_hash"]
+    assert "size unpackaged" in rows[0]["plugins"]

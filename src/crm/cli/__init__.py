@@ -19,6 +19,7 @@ from crm.cli.import_command import import_group
 from crm.cli.init_command import init
 from crm.cli.plugins_command import plugins
 from crm.cli.report_command import report
+from crm.cli.runs_command import runs
 from crm.cli.segment_command import segment
 from crm.core.errors import CrmError
 
@@ -86,7 +87,7 @@ def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
     app.debug = app.debug or debug
 
 
-for command in (init, import_group, plugins, segment, report, customers, demo):
+for command in (init, import_group, plugins, segment, report, runs, customers, demo):
     cli.add_command(command)
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from crm.core.profiles import CustomerProfile
     from crm.core.registry import Registry
     from crm.core.schema import Tables
+    from crm.core.segment import Run
 
 
 def _pairs(plugins: Iterable[tuple[str, object]]) -> tuple[tuple[str, object], ...]:
@@ -162,6 +163,13 @@ class Project:
         from crm.core.importing import import_interactions
 
         return import_interactions(self.engine, path, options, progress)
+
+    def runs(self, *, limit: int | None = None) -> list[Run]:
+        """Stored segmentation runs, newest first."""
+        from crm.core.runs import list_runs
+
+        with self.engine.connect() as connection:
+            return list_runs(connection, limit=limit)
 
     def plugins(self) -> list[PluginInfo]:
         from crm.core.plugins import PluginInfo, describe_plugins, hooks_of

@@ -94,9 +94,15 @@ def store_run(connection: Connection, result: SegmentationResult, config: CrmCon
 
 
 def latest_run(connection: Connection) -> Run | None:
+    runs = list_runs(connection, limit=1)
+    return runs[0] if runs else None
+
+
+def list_runs(connection: Connection, *, limit: int | None = None) -> list[Run]:
+    """Stored runs, newest first."""
     table = RunRow.__table__
-    row = connection.execute(select(table).order_by(table.c.id.desc()).limit(1)).first()
-    return None if row is None else _run_from_row(row)
+    query = select(table).order_by(table.c.id.desc()).limit(limit)
+    return [_run_from_row(row) for row in connection.execute(query)]
 
 
 def _run_from_row(row: Any) -> Run:
