@@ -146,9 +146,8 @@ def test_scorer_publishes_every_declared_metric(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("monetary", ["total", "average"])
-def test_a_million_customers_score_in_well_under_a_second(monetary: str) -> None:
-    import time
-
+def test_a_million_customers_score_as_columns(monetary: str) -> None:
+    # Speed is measured by bench/run.py, not here; this pins the columnar path at full size.
     rng = np.random.default_rng(1)
     n = 1_000_000
     purchases = rng.geometric(0.5, n).astype(np.int64)
@@ -170,11 +169,10 @@ def test_a_million_customers_score_in_well_under_a_second(monetary: str) -> None
         revenue_minor=purchases * rng.integers(100, 50_000, n),
     )
     options = RfmOptions(monetary=monetary)
-    start = time.perf_counter()
     out = score_all(facts, options)
     codes = make_segment_map(options).assign(Cols({"rfm.r": out["r"], "rfm.fm": out["fm"]}))
-    elapsed = time.perf_counter() - start
-    print(f"scored and segmented {n} customers in {elapsed:.3f} s")
     assert int((codes == -1).sum()) == n // 10
-    # Generous against a loaded CI machine; about 0.3 s here.
-    assert elapsed < 2.0
+    scored = ~np.isnan(out["r"])
+    # only buyers are scored, and every score is a level 1..5
+    assert set(np.unique(out["r"][scored]).tolist()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert int(scored.sum()) == n - n // 10
