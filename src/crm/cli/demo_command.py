@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -116,6 +118,8 @@ def demo(
             err=True,
         )
         emit(segment_summary(result), fmt, output)
-        click.echo(f"\nNext: cd {directory} && crm segment --customers | head", err=True)
+        # The crm that runs now, spelled so that it works even if it is not on PATH.
+        crm = "crm" if shutil.which("crm") == sys.argv[0] else str(Path(sys.argv[0]).resolve())
+        click.echo(f"\nNext: cd {directory} && {crm} segment --customers | head", err=True)
     finally:
         project.close()
