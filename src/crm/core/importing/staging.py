@@ -37,6 +37,9 @@ class Stage:
         self.names = ["line", *(column.name for column in columns)]
         self.table = self._create(conn, columns)
 
+    #: Dialect options of the staging table (PostgreSQL drops it at commit).
+    table_options: dict[str, Any] = {}  # noqa: RUF012 - read-only per class
+
     def _create(self, conn: Connection, columns: Sequence[Column[Any]]) -> Table:
         table = Table(
             STAGE_TABLE,
@@ -44,6 +47,7 @@ class Stage:
             Column("line", Integer, nullable=False),
             *columns,
             prefixes=["TEMPORARY"],
+            **self.table_options,
         )
         table.create(conn)
         return table
@@ -84,16 +88,10 @@ class SqliteStage(Stage):
 
 
 class PostgresStage(Stage):
+    table_options = {"postgresql_on_commit": "DROP"}  # noqa: RUF012 - read-only per class
+
     def _create(self, conn: Connection, columns: Sequence[Column[Any]]) -> Table:
-        table = Table(
-            STAGE_TABLE,
-            MetaData(),
-            Column("line", Integer, nullable=False),
-            *columns,
-            prefixes=["TEMPORARY"],
-            postgresql_on_commit="DROP",
-        )
-        table.create(conn)
+        table = super()._create(conn, columns)
         self._raw: Any = conn.connection.driver_connection
         self._copy = f"COPY {STAGE_TABLE} ({', '.join(self.names)}) FROM STDIN"
         return table
