@@ -270,3 +270,26 @@ def test_runs_lists_stored_runs_newest_first_with_what_reproduces_them(project_d
     ]
     assert rows[0]["config_hash"] == rows[1]["config_hash"]
     assert "size unpackaged" in rows[0]["plugins"]
+
+
+def test_config_check_accepts_a_valid_project_and_names_a_broken_one(tmp_path: Path) -> None:
+    (tmp_path / "crm.toml").write_text('[plugins]\nenabled = ["rfm"]\n[rfm]\nbins = 5\n')
+    ok = CliRunner().invoke(cli, ["config", "check"], obj=App(config_path=tmp_path / "crm.toml"))
+    assert ok.exit_code == 0, ok.output
+    assert "segmentations: rfm" in ok.stderr
+    (tmp_path / "crm.toml").write_text('[plugins]\nenabled = ["rfm"]\n[rfm]\nbins = 4\n')
+    bad = CliRunner().invoke(cli, ["config", "check"], obj=App(config_path=tmp_path / "crm.toml"))
+    assert bad.exit_code == 2
+    assert "crm.toml: rfm.bins: the default segment map is a 5 x 5 grid" in bad.stderr
+
+
+def test_config_show_prints_the_defaults_and_reads_back_the_same(tmp_path: Path) -> None:
+    (tmp_path / "crm.toml").write_text('[plugins]\nenabled = ["rfm"]\n')
+    shown = CliRunner().invoke(cli, ["config", "show"], obj=App(config_path=tmp_path / "crm.toml"))
+    assert shown.exit_code == 0, shown.output
+    assert '[rfm]\nbins = 5\nmonetary = "total"\n' in shown.stdout
+    (tmp_path / "shown.toml").write_text(shown.stdout)
+    again = CliRunner().invoke(
+        cli, ["config", "show"], obj=App(config_path=tmp_path / "shown.toml")
+    )
+    assert again.stdout == shown.stdout

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from crm.cli.app import App, CrmCommandError, get_app
+from crm.cli.config_command import config
 from crm.cli.customers_command import customers
 from crm.cli.demo_command import demo
 from crm.cli.import_command import import_group
@@ -87,7 +88,7 @@ def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
     app.debug = app.debug or debug
 
 
-for command in (init, import_group, plugins, segment, report, runs, customers, demo):
+for command in (init, config, import_group, plugins, segment, report, runs, customers, demo):
     cli.add_command(command)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +87,11 @@ def import_group() -> None:
 
 @contextmanager
 def _progress(path: Path) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr while the file is read; nothing in a pipe or a cron log."""
+    if not sys.stderr.isatty():
+        yield lambda _done, _total: None
+        return
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     with Progress(
@@ -94,7 +100,7 @@ def _progress(path: Path) -> Iterator[Callable[[int, int], None]]:
         DownloadColumn(),
         TimeRemainingColumn(),
         transient=True,
-        console=__import__("rich.console", fromlist=["Console"]).Console(stderr=True),
+        console=Console(stderr=True),
     ) as progress:
         task = progress.add_task(f"importing {path.name}", total=None)
 
