@@ -88,7 +88,7 @@ class InteractionRow(Base):
     order_id: Mapped[str | None] = mapped_column(String(64))
     # The interaction's identity for idempotent re-imports: "x:<external id>" when the source
     # has one, else "f:<content fingerprint>:<n>" for the n-th identical row of that content.
-    source_key: Mapped[str] = mapped_column(String(100), unique=True)
+    source_key: Mapped[str] = mapped_column(String(100))
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
@@ -98,6 +98,9 @@ class InteractionRow(Base):
             "ix_interaction_facts", "kind", "customer_id", "occurred_at", "amount_minor", "order_id"
         ),
         Index("ix_interaction_customer_time", "customer_id", "occurred_at"),
+        # A unique index rather than a constraint: SQLite cannot drop a table constraint, and a
+        # first import into an empty table builds this index once instead of row by row.
+        Index("uq_interaction_source_key", "source_key", unique=True),
     )
 
 

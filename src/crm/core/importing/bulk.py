@@ -72,10 +72,16 @@ def is_bulk(conn: Connection, table: Table, rows: int) -> bool:
 
 
 @contextmanager
-def rebuilt_indexes(conn: Connection, table: Table) -> Iterator[None]:
+def rebuilt_indexes(conn: Connection, table: Table, *, unique_too: bool = False) -> Iterator[None]:
     """Drop `table`'s non-unique indexes (and on PostgreSQL its foreign keys) for the duration,
-    then build them again. Unique ones stay: the load relies on them to skip known rows."""
-    indexes = [index for index in table.indexes if not index.unique]
+    then build them again.
+
+    Unique indexes stay unless `unique_too`: a load into a non-empty table relies on them to skip
+    known rows. Into an empty table nothing is known, and rebuilding the unique index too took
+    the insert of 1M rows on SQLite from 2.34 s to 1.69 s. Rebuilding it fails loudly (and the
+    import rolls back) should the load have produced a duplicate.
+    """
+    indexes = [index for index in table.indexes if unique_too or not index.unique]
     foreign_keys = _postgresql_foreign_keys(conn, table)
     quoted = conn.dialect.identifier_preparer.format_table(table)
     quote = conn.dialect.identifier_preparer.quote

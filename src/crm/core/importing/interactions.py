@@ -179,9 +179,11 @@ class InteractionLoader:
         query = select(*picked).select_from(
             keyed.join(customer, customer.c.external_id == keyed.c.customer_id)
         )
-        if conn.execute(select(interaction.c.id).limit(1)).first() is not None:
+        empty = conn.execute(select(interaction.c.id).limit(1)).first() is None
+        if not empty:
             query = query.where(~exists().where(interaction.c.source_key == keyed.c.source_key))
         rebuild = is_bulk(conn, interaction, staged)
-        with rebuilt_indexes(conn, interaction) if rebuild else nullcontext():
+        indexes = rebuilt_indexes(conn, interaction, unique_too=empty) if rebuild else nullcontext()
+        with indexes:
             added = rows_changed(conn, insert(interaction).from_select(targets, query))
         return added, created
