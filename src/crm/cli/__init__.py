@@ -84,7 +84,7 @@ def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
     """
     app = get_app(ctx)
     if config is not None:
-        app.config_path = config
+        app.use_config(config)
     app.debug = app.debug or debug
 
 

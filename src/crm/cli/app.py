@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 from attrs import define, field
@@ -36,6 +35,14 @@ class App:
         if self._project is None:
             self._project = Project.open(self.config_path, extra_plugins=self.extra_plugins)
         return self._project
+
+    def use_config(self, path: Path) -> None:
+        """Point at another crm.toml; the project is loaded again from it on next use."""
+        if path != self.config_path:
+            self.close()
+            self.config_path = path
+            self._project = None
+            self._plugin_commands = None
 
     def plugin_commands(self) -> dict[str, click.Command]:
         """Commands the enabled plugins add; none when the config cannot be loaded yet."""
@@ -71,12 +78,3 @@ def get_app(ctx: click.Context) -> App:
         app = App.from_environment()
         ctx.obj = app
     return app
-
-
-def run_guarded(ctx: click.Context, callback: Any) -> Any:
-    try:
-        return callback()
-    except CrmError as exc:
-        if get_app(ctx).debug:
-            raise
-        raise CrmCommandError(exc) from exc

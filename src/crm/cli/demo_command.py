@@ -97,7 +97,7 @@ def demo(
     click.echo(f"wrote {config_path} and sample data in {directory / 'data'}", err=True)
 
     app = get_app(ctx)
-    app.config_path = config_path
+    app.use_config(config_path)
     project = App(config_path=config_path, extra_plugins=app.extra_plugins).project
     try:
         for path, target in (
