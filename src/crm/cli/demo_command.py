@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import tomli_w
 
-from crm.cli.app import App, get_app
+from crm.cli.app import get_app
 from crm.cli.import_command import _progress, summary_line
 from crm.cli.output import emit, output_options
 from crm.core.config import CONFIG_FILE_NAME, default_config
@@ -98,7 +98,7 @@ def demo(
 
     app = get_app(ctx)
     app.use_config(config_path)
-    project = App(config_path=config_path, extra_plugins=app.extra_plugins).project
+    project = app.project
     try:
         for path, target in (
             (sample.customers_csv, "customers"),
