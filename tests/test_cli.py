@@ -293,3 +293,27 @@ def test_config_show_prints_the_defaults_and_reads_back_the_same(tmp_path: Path)
         cli, ["config", "show"], obj=App(config_path=tmp_path / "shown.toml")
     )
     assert again.stdout == shown.stdout
+
+
+def test_where_keeps_only_the_customers_of_a_segment(project_dir: Path) -> None:
+    result = invoke(project_dir, "segment", "--customers", "--where", "size=Small", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert [r["customer_id"] for r in csv.DictReader(io.StringIO(result.stdout))] == ["b", "c"]
+    both = invoke(
+        project_dir,
+        "segment",
+        "--customers",
+        "--where",
+        "size=Small",
+        "--where",
+        "size=Big",
+        "-f",
+        "json",
+    )
+    assert len(json.loads(both.stdout)) == 3
+    unknown = invoke(project_dir, "segment", "--customers", "--where", "size=Huge")
+    assert unknown.exit_code == 2
+    assert "no segment 'Huge' of segmentation 'size'; known: Big, Small" in unknown.stderr
+    alone = invoke(project_dir, "segment", "--where", "size=Big")
+    assert alone.exit_code == 2
+    assert "use it with --customers" in alone.output

@@ -23,6 +23,20 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
+def parse_where(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, list[str]]:
+    wanted: dict[str, list[str]] = {}
+    for value in values:
+        segmentation, sep, segment_name = value.partition("=")
+        if not sep or not segmentation.strip() or not segment_name.strip():
+            raise click.BadParameter(
+                f"expected SEGMENTATION=SEGMENT, e.g. 'rfm=At Risk'; got {value!r}"
+            )
+        wanted.setdefault(segmentation.strip(), []).append(segment_name.strip())
+    return wanted
+
+
 @click.command()
 @click.option(
     "--as-of",
@@ -37,6 +51,15 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     is_flag=True,
     help="One row per customer (segments and scores) instead of the summary.",
 )
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="SEGMENTATION=SEGMENT",
+    callback=parse_where,
+    help="With --customers: only customers in this segment (repeatable; the same segmentation "
+    "twice means either segment), e.g. --where 'rfm=At Risk'.",
+)
 @click.option("--no-store", is_flag=True, help="Compute and print, but do not store the run.")
 @output_options
 @click.pass_context
@@ -44,6 +67,7 @@ def segment(
     ctx: click.Context,
     as_of: date | None,
     per_customer: bool,
+    where: dict[str, list[str]],
     no_store: bool,
     fmt: str,
     output: Path | None,
@@ -56,6 +80,8 @@ def segment(
     """
     from crm.core.reports import customer_rows, segment_summary
 
+    if where and not per_customer:
+        raise click.UsageError("--where selects customers: use it with --customers")
     project = get_app(ctx).project
     started = time.perf_counter()
     with _status("Scoring customers"):
@@ -66,7 +92,7 @@ def segment(
         f"({time.perf_counter() - started:.2f} s)",
         err=True,
     )
-    emit(customer_rows(result) if per_customer else segment_summary(result), fmt, output)
+    emit(customer_rows(result, where) if per_customer else segment_summary(result), fmt, output)
 
 
 def _status(message: str) -> AbstractContextManager[object]:

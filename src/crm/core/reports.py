@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from crm.core.components import Metric, Table
+from crm.core.errors import ConfigError
 from crm.core.pipeline import SegmentationResult
 
 #: Metric kinds whose per-segment mean is shown in the summary (raw quantities, not scores).
@@ -84,16 +86,35 @@ def segment_summary(result: SegmentationResult) -> Table:
     return Table(columns=columns, rows=tuple(rows), title=f"Segments as of {result.as_of}")
 
 
-def customer_rows(result: SegmentationResult) -> Table:
-    """One row per customer: `customer_id`, a column per segmentation, a column per metric."""
+def customer_rows(
+    result: SegmentationResult, only: Mapping[str, Collection[str]] | None = None
+) -> Table:
+    """One row per customer: `customer_id`, a column per segmentation, a column per metric.
+
+    `only` keeps the customers whose segment of each named segmentation is one of the given
+    names (`{"rfm": ["At Risk", "Cannot Lose Them"]}`); an unknown name is a ConfigError.
+    """
+    keep = np.ones(len(result.facts), dtype=bool)
+    outcomes = {o.name: o for o in result.outcomes}
+    for segmentation, wanted in (only or {}).items():
+        outcome = outcomes.get(segmentation)
+        known = [s.name for s in outcome.segments] if outcome else []
+        unknown = [w for w in wanted if w not in known]
+        if outcome is None or unknown:
+            what = f"segment {unknown[0]!r} of " if outcome else ""
+            raise ConfigError(
+                f"no {what}segmentation {segmentation!r}; known: "
+                + (", ".join(known) if outcome else ", ".join(outcomes) or "none")
+            )
+        keep &= np.isin(outcome.segment_names(), list(wanted))
     metric_names = list(result.metrics)
     columns = ("customer_id", *(o.name for o in result.outcomes), *metric_names)
-    segment_columns = [o.segment_names() for o in result.outcomes]
+    segment_columns = [o.segment_names()[keep] for o in result.outcomes]
     metric_columns = [
-        [metric_value(result.metrics[n], v) for v in result.scores[n].tolist()]
+        [metric_value(result.metrics[n], v) for v in result.scores[n][keep].tolist()]
         for n in metric_names
     ]
     rows = tuple(
-        zip(result.facts.external_id.tolist(), *segment_columns, *metric_columns, strict=True)
+        zip(result.facts.external_id[keep].tolist(), *segment_columns, *metric_columns, strict=True)
     )
     return Table(columns=columns, rows=rows, title=f"Customers as of {result.as_of}")
