@@ -16,7 +16,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-from attrs import frozen
+from attrs import field, frozen
 
 from crm.core import hooks
 from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
@@ -46,6 +46,8 @@ class InstalledPlugin:
     value: str
     distribution: str | None
     version: str | None
+    #: The entry point it was found through; loading it needs no second scan of the group.
+    entry_point: importlib.metadata.EntryPoint | None = field(default=None, eq=False, repr=False)
 
     @property
     def bundled(self) -> bool:
@@ -53,7 +55,7 @@ class InstalledPlugin:
 
     def load(self) -> object:
         try:
-            entry_point = next(
+            entry_point = self.entry_point or next(
                 ep
                 for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
                 if ep.name == self.name
@@ -75,6 +77,7 @@ def installed_plugins() -> dict[str, InstalledPlugin]:
                 value=entry_point.value,
                 distribution=dist.name if dist is not None else None,
                 version=dist.version if dist is not None else None,
+                entry_point=entry_point,
             ),
         )
     return dict(sorted(found.items()))
@@ -250,12 +253,13 @@ def describe_plugins(enabled: Collection[str]) -> list[PluginInfo]:
     return infos
 
 
-def plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
+def plugin_versions(
+    pm: pluggy.PluginManager, installed: Mapping[str, InstalledPlugin]
+) -> dict[str, str]:
     """Plugin name -> distribution version (or "unpackaged"), recorded with every run."""
     from crm import __version__
 
     versions = {"crm": __version__}
-    installed = installed_plugins()
     for name, _ in pm.list_name_plugin():
         if name in CORE_PLUGINS:
             continue

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from crm.core.importing import ImportOptions, ImportReport
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
-    from crm.core.plugins import CrmHooks, PluginInfo
+    from crm.core.plugins import CrmHooks, InstalledPlugin, PluginInfo
     from crm.core.profiles import CustomerProfile
     from crm.core.registry import Registry
     from crm.core.schema import Tables
@@ -43,6 +43,7 @@ class Project:
     config: CrmConfig
     #: Plugins registered without being installed: (name, plugin) pairs, enabled implicitly.
     extra_plugins: tuple[tuple[str, object], ...] = field(default=(), converter=_pairs)
+    _installed: dict[str, InstalledPlugin] | None = field(default=None, init=False)
     _hooks: CrmHooks | None = field(default=None, init=False)
     _registry: Registry | None = field(default=None, init=False)
     _options: dict[str, Any] | None = field(default=None, init=False)
@@ -59,13 +60,25 @@ class Project:
         return (*self.config.plugins.enabled, *(name for name, _ in self.extra_plugins))
 
     @property
+    def installed(self) -> dict[str, InstalledPlugin]:
+        """The `crm` entry-point group, scanned once per project (it reads every dist-info)."""
+        if self._installed is None:
+            from crm.core.plugins import installed_plugins
+
+            self._installed = installed_plugins()
+        return self._installed
+
+    @property
     def hooks(self) -> CrmHooks:
         if self._hooks is None:
             from crm.core.plugins import CrmHooks, make_plugin_manager
 
             source = self.config.path.name if self.config.path else "crm.toml"
             pm = make_plugin_manager(
-                self.config.plugins.enabled, extra=self.extra_plugins, source=source
+                self.config.plugins.enabled,
+                extra=self.extra_plugins,
+                installed=self.installed,
+                source=source,
             )
             self._hooks = CrmHooks(pm)
         return self._hooks
@@ -75,10 +88,9 @@ class Project:
         """Every component of the enabled plugins, configured and checked (phase 2)."""
         if self._registry is None:
             from crm.core.pipeline import check_plugin_tables, configure_options
-            from crm.core.plugins import installed_plugins
 
             registry = self.hooks.collect_registry()
-            check_plugin_tables(self.config, {**installed_plugins(), **dict(self.extra_plugins)})
+            check_plugin_tables(self.config, {**self.installed, **dict(self.extra_plugins)})
             loaded = tuple(name for name, _ in self.hooks.pm.list_name_plugin())
             self._options = configure_options(self.config, registry, loaded)
             self.hooks.configure(self.config, registry)
@@ -142,7 +154,7 @@ class Project:
                 self.tables,
                 as_of=day,
                 config_hash=self.config.hash(),
-                plugins=plugin_versions(self.hooks.pm),
+                plugins=plugin_versions(self.hooks.pm, self.installed),
             )
         if store:
             with self.engine.begin() as connection:
