@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from crm.core.importing.options import ImportOptions
-from crm.core.importing.plan import BoundField, Plan, parse_batch
+from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
 from crm.core.importing.staging import rows_changed
 from crm.core.schema import Tables
@@ -74,13 +74,9 @@ class CustomerLoader:
     ) -> tuple[Iterable[Sequence[Any]], int, dict[int, tuple[str, str]]]:
         parsed = parse_batch(self.plan, batch)
         values = parsed.values
-        problems = {i: (bound.label(), reason) for i, (bound, reason) in parsed.problems.items()}
+        problems = parsed.labelled_problems()
         columns = [batch.lines, values["customer_id"], *(values[name] for name in self.stored)]
-        rows = zip(*columns, strict=True)
-        if problems:
-            good = [row for position, row in enumerate(rows) if position not in problems]
-            return good, len(good), problems
-        return rows, len(batch.lines), problems
+        return good_rows(columns, len(batch.lines), problems)
 
     def store(self, conn: Connection, stage: Table, staged: int) -> tuple[int, int]:
         """Update known customers, then insert new ones. Returns (added, updated)."""

@@ -34,7 +34,7 @@ from crm.core.importing.bulk import is_bulk, rebuilt_indexes
 from crm.core.importing.fingerprint import FINGERPRINT_FIELDS, fingerprints, texts
 from crm.core.importing.options import DEFAULT_KIND, ImportOptions
 from crm.core.importing.parsers import MONEY, to_minor
-from crm.core.importing.plan import BoundField, Plan, parse_batch
+from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
 from crm.core.importing.staging import rows_changed
 from crm.core.schema import Tables
@@ -74,7 +74,7 @@ class InteractionLoader:
         """The staged rows of a batch (good rows only), their number, and the bad rows."""
         parsed = parse_batch(self.plan, batch)
         values = parsed.values
-        problems = {i: (bound.label(), reason) for i, (bound, reason) in parsed.problems.items()}
+        problems = parsed.labelled_problems()
         columns: list[Sequence[Any]] = [
             batch.lines,
             values["customer_id"],
@@ -103,11 +103,7 @@ class InteractionLoader:
             # number from identical rows that have none.
             keys = [None if id_ else key for id_, key in zip(ids, keys, strict=True)]
         columns.append(keys)
-        rows = zip(*columns, strict=True)
-        if problems:
-            good = [row for position, row in enumerate(rows) if position not in problems]
-            return good, len(good), problems
-        return rows, len(batch.lines), problems
+        return good_rows(columns, len(batch.lines), problems)
 
     def _amounts(
         self, values: dict[str, list[Any]], problems: dict[int, tuple[str, str]]

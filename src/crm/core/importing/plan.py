@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -119,6 +119,21 @@ class Parsed:
 
     values: dict[str, list[Any]]
     problems: dict[int, tuple[BoundField, str]]
+
+    def labelled_problems(self) -> dict[int, tuple[str, str]]:
+        """The problems as (field label, reason), the form reports and reject files use."""
+        return {i: (bound.label(), reason) for i, (bound, reason) in self.problems.items()}
+
+
+def good_rows(
+    columns: Sequence[Sequence[Any]], size: int, problems: dict[int, tuple[str, str]]
+) -> tuple[Iterable[Sequence[Any]], int, dict[int, tuple[str, str]]]:
+    """A batch's staged rows from its columns, without the bad ones: (rows, count, problems)."""
+    rows = zip(*columns, strict=True)
+    if problems:
+        good = [row for position, row in enumerate(rows) if position not in problems]
+        return good, len(good), problems
+    return rows, size, problems
 
 
 def parse_batch(plan: Plan, batch: Batch) -> Parsed:
