@@ -22,6 +22,7 @@ from crm.cli.plugins_command import plugins
 from crm.cli.report_command import report
 from crm.cli.runs_command import runs
 from crm.cli.segment_command import segment
+from crm.cli.segments_command import segments
 from crm.core.errors import CrmError
 
 
@@ -88,7 +89,9 @@ def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
     app.debug = app.debug or debug
 
 
-for command in (init, config, import_group, plugins, segment, report, runs, customers, demo):
+for command in (
+    init, config, import_group, plugins, segment, segments, report, runs, customers, demo
+):
     cli.add_command(command)
 
 

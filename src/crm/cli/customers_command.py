@@ -35,9 +35,24 @@ def _profile_table(profile: dict[str, Any]) -> Table:
 @customers.command()
 @click.argument("customer_id")
 @click.option("--last", default=10, show_default=True, help="How many recent interactions.")
+@click.option(
+    "--run",
+    "run_id",
+    type=int,
+    metavar="N",
+    help="Segments and scores of stored run N (see crm runs). Default: the current run.",
+)
 @output_options
 @click.pass_context
-def show(ctx: click.Context, customer_id: str, last: int, fmt: str, output: Path | None) -> None:
+def show(
+    ctx: click.Context,
+    customer_id: str,
+    last: int,
+    run_id: int | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
     """Show CUSTOMER_ID: attributes, last interactions, current segments and scores."""
-    profile = get_app(ctx).project.customer_profile(customer_id, last=last).to_dict()
+    project = get_app(ctx).project
+    profile = project.customer_profile(customer_id, last=last, run_id=run_id).to_dict()
     emit_document(profile, fmt, output, lambda: _profile_table(profile))

@@ -7,11 +7,16 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from crm.cli.app import get_app
 from crm.cli.output import emit, output_options
+
+if TYPE_CHECKING:
+    from crm.core.components import Table
+    from crm.core.pipeline import SegmentationResult
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -84,15 +89,21 @@ def segment(
         raise click.UsageError("--where selects customers: use it with --customers")
     project = get_app(ctx).project
     started = time.perf_counter()
+    built: list[Table] = []
+
+    def build_output(fresh: SegmentationResult) -> None:
+        # Before the run is stored: a --where naming an unknown segment stores nothing.
+        built.append(customer_rows(fresh, where) if per_customer else segment_summary(fresh))
+
     with _status("Scoring customers"):
-        result = project.segment(as_of=as_of, store=not no_store)
+        result = project.segment(as_of=as_of, store=not no_store, check=build_output)
     stored = f"stored as run {result.run_id}" if result.run_id is not None else "not stored"
     click.echo(
         f"{len(result.facts)} customers as of {result.as_of}, {stored} "
         f"({time.perf_counter() - started:.2f} s)",
         err=True,
     )
-    emit(customer_rows(result, where) if per_customer else segment_summary(result), fmt, output)
+    emit(built[0], fmt, output)
 
 
 def _status(message: str) -> AbstractContextManager[object]:

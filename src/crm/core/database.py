@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from crm.core.errors import ConfigError, CrmError
+from crm.core.migrations import upgrade_schema
 from crm.core.schema import SCHEMA_VERSION, Base, MetaRow
 
 DATABASE_URL_ENV = "CRM_DATABASE_URL"
@@ -66,8 +67,8 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
 def ensure_schema(engine: Engine) -> None:
     """Create the tables on first use; refuse a database written by another schema version.
 
-    Schema changes will ship as Alembic migrations keyed on `crm_meta.schema_version`; until the
-    first one exists, a version mismatch is an error rather than a silent guess.
+    An older version is upgraded in place (crm.core.migrations, one line on stderr); a newer or
+    unknown one is an error rather than a silent guess.
     """
     try:
         Base.metadata.create_all(engine)
@@ -78,10 +79,7 @@ def ensure_schema(engine: Engine) -> None:
                     insert(MetaRow).values(key="schema_version", value=str(SCHEMA_VERSION))
                 )
             elif found != str(SCHEMA_VERSION):
-                raise CrmError(
-                    f"the database has schema version {found}, this crm expects {SCHEMA_VERSION}; "
-                    "upgrade crm or migrate the database"
-                )
+                upgrade_schema(conn, found)  # crm.core.migrations; refuses unknown versions
     except OperationalError as exc:
         raise CrmError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
 
