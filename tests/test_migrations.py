@@ -18,8 +18,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    inspect,
     insert,
+    inspect,
     select,
 )
 
@@ -129,15 +129,21 @@ def test_a_version_1_database_is_upgraded_on_open_and_keeps_its_runs(
             conn,
             date(2024, 3, 1),
             {"a": "Lost", "b": "Champions"},  # c had not purchased yet: no segment
-            {"a": {"rfm.r": 1.0, "rfm.m": 1000.0}, "b": {"rfm.r": 5.0, "rfm.m": 9999.0},
-             "c": {"rfm.r": None, "rfm.m": None}},
+            {
+                "a": {"rfm.r": 1.0, "rfm.m": 1000.0},
+                "b": {"rfm.r": 5.0, "rfm.m": 9999.0},
+                "c": {"rfm.r": None, "rfm.m": None},
+            },
         )
         second = run_v1(
             conn,
             date(2024, 7, 1),
             {"a": "Champions", "b": "At Risk", "c": "Lost"},
-            {"a": {"rfm.r": 5.0, "rfm.m": 1550.0}, "b": {"rfm.r": 2.0, "rfm.m": 9999.0},
-             "c": {"rfm.r": 1.0, "rfm.m": 100.0}},
+            {
+                "a": {"rfm.r": 5.0, "rfm.m": 1550.0},
+                "b": {"rfm.r": 2.0, "rfm.m": 9999.0},
+                "c": {"rfm.r": 1.0, "rfm.m": 100.0},
+            },
         )
 
     ensure_schema(bare_engine)

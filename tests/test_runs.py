@@ -36,7 +36,7 @@ def rows_of_run(engine: Engine, run_id: int) -> dict[str, int]:
             table.__tablename__: conn.scalar(
                 select(func.count())
                 .select_from(table)
-                .where((table.id if table is RunRow else table.run_id) == run_id)  # type: ignore[attr-defined]
+                .where(table.__table__.c["id" if table is RunRow else "run_id"] == run_id)
             )
             for table in RUN_TABLES
         }
@@ -193,7 +193,12 @@ def test_one_customer_is_read_from_one_chunk(
     assert found.segments["parity"] is not None and found.segments["parity"].name == "odd tens"
     assert found.revenue_minor == 43_700
     # Columns of one chunk: the segment codes, one score and the two facts, decoded once each.
-    assert sorted(decoded) == ["fact:purchases", "fact:revenue_minor", "score:s.x", "segment:parity"]
+    assert sorted(decoded) == [
+        "fact:purchases",
+        "fact:revenue_minor",
+        "score:s.x",
+        "segment:parity",
+    ]
     assert missing is not None and not missing.covered
 
 
@@ -274,7 +279,7 @@ def test_erasing_a_customer_removes_them_from_every_run(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runs, "CHUNK_SIZE", 2)
-    first, second, third = three_runs(engine)  # customers 1, 2 | 3 in two chunks
+    _, second, _ = three_runs(engine)  # customers 1, 2 | 3 in two chunks
     with engine.begin() as conn:
         assert erase_customer_from_runs(conn, 3) == 3  # the last of a chunk: the chunk goes
         assert erase_customer_from_runs(conn, 1) == 3

@@ -90,7 +90,16 @@ def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
 
 
 for command in (
-    init, config, import_group, plugins, segment, segments, report, runs, customers, demo
+    init,
+    config,
+    import_group,
+    plugins,
+    segment,
+    segments,
+    report,
+    runs,
+    customers,
+    demo,
 ):
     cli.add_command(command)
 

@@ -77,7 +77,9 @@ def _details_table(details: dict[str, Any]) -> Table:
     ]
     for name, data in details["artifacts"].items():
         text = json.dumps(data, ensure_ascii=False)
-        shown = text if len(text) <= 60 else f"{text[:57]}... ({len(text)} characters; --format json)"
+        shown = (
+            text if len(text) <= 60 else f"{text[:57]}... ({len(text)} characters; --format json)"
+        )
         rows.append(("artifact", name, shown))
     return Table(("section", "name", "value"), tuple(rows), f"Run {details['run']}")
 
@@ -104,8 +106,11 @@ def _confirm(runs_: list[Run], yes: bool, what: str) -> bool:
     if not sys.stdin.isatty():
         raise click.UsageError(f"{what} deletes stored runs: add --yes to do it without a terminal")
     for run in runs_:
-        click.echo(f"  run {run.id}: as of {run.as_of}, created {run.created_at:%Y-%m-%d %H:%M}, "
-                   f"{run.customers} customers", err=True)
+        click.echo(
+            f"  run {run.id}: as of {run.as_of}, created {run.created_at:%Y-%m-%d %H:%M}, "
+            f"{run.customers} customers",
+            err=True,
+        )
     return click.confirm(f"Delete {len(runs_)} run(s)?", err=True)
 
 

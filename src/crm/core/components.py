@@ -7,11 +7,10 @@ context they are given: no sessions, no writes, no globals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, Protocol
-
-import re
 
 import attrs
 from attrs import field, frozen

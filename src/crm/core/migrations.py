@@ -18,7 +18,18 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Integer, MetaData, String, Table, inspect, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    update,
+)
 
 from crm.core.errors import CrmError
 from crm.core.schema import SCHEMA_VERSION, MetaRow, RunRow, Tables
@@ -33,7 +44,11 @@ V1_ASSIGNMENT = Table(
     Column("segment", String(100)),
 )
 V1_SCORE = Table(
-    "customer_score", _V1, Column("run_id", Integer), Column("customer_id", Integer), Column("scores", JSON)
+    "customer_score",
+    _V1,
+    Column("run_id", Integer),
+    Column("customer_id", Integer),
+    Column("scores", JSON),
 )
 
 
@@ -57,7 +72,9 @@ def upgrade_schema(connection: Connection, found: str, note: Callable[[str], Non
     while version != str(SCHEMA_VERSION):
         detail = steps[version](connection)
         version = str(int(version) + 1)
-        connection.execute(update(MetaRow).where(MetaRow.key == "schema_version").values(value=version))
+        connection.execute(
+            update(MetaRow).where(MetaRow.key == "schema_version").values(value=version)
+        )
         note(f"upgraded the database schema from version {int(version) - 1} to {version}: {detail}")
 
 

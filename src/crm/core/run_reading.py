@@ -20,7 +20,7 @@ from crm.core.components import Metric
 from crm.core.errors import NotFoundError
 from crm.core.facts import Facts
 from crm.core.run_codec import decode_keys
-from crm.core.runs import FACT, SCORE, SEGMENT, decode_column, current_run, get_run
+from crm.core.runs import FACT, SCORE, SEGMENT, current_run, decode_column, get_run
 from crm.core.schema import (
     CustomerRow,
     RunArtifactRow,
@@ -73,8 +73,8 @@ def run_artifacts(connection: Connection, run_id: int) -> dict[str, Any]:
 
 
 def run_config(connection: Connection, run_id: int) -> dict[str, Any]:
-    config: dict[str, Any] = connection.scalar(select(RunRow.config).where(RunRow.id == run_id))
-    return config or {}
+    config = connection.scalar(select(RunRow.config).where(RunRow.id == run_id))
+    return dict(config or {})
 
 
 def read_columns(

@@ -53,7 +53,9 @@ STORED_FACTS = ("revenue_minor", "purchases")
 RUN_TABLES = (RunArtifactRow, RunColumnRow, RunChunkRow, RunMetricRow, RunSegmentationRow, RunRow)
 
 
-def _encoded_columns(result: SegmentationResult, order: NDArray[np.intp]) -> Iterator[tuple[str, Any]]:
+def _encoded_columns(
+    result: SegmentationResult, order: NDArray[np.intp]
+) -> Iterator[tuple[str, Any]]:
     """(column name, encoder of one chunk of positions) for every stored column."""
     for outcome in result.outcomes:
         codes = outcome.codes[order]
@@ -204,7 +206,8 @@ def delete_runs(connection: Connection, run_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     for table in RUN_TABLES:
-        column = table.id if table is RunRow else table.run_id  # type: ignore[attr-defined]
+        columns = table.__table__.c
+        column = columns.id if table is RunRow else columns.run_id
         connection.execute(delete(table).where(column.in_(ids)))
     return len(ids)
 

@@ -64,7 +64,9 @@ class SegmentMigration:
     @property
     def moved(self) -> int:
         """Customers whose segment changed (entering and leaving included)."""
-        same = np.array(self.from_labels)[self.from_index] == np.array(self.to_labels)[self.to_index]
+        same = (
+            np.array(self.from_labels)[self.from_index] == np.array(self.to_labels)[self.to_index]
+        )
         return int((~same).sum())
 
     @property
@@ -118,9 +120,10 @@ class SegmentMigration:
                 )
             keep &= index == labels.index(wanted)
         if from_segment is None and to_segment is None:
-            same = np.array(self.from_labels)[self.from_index] == np.array(self.to_labels)[
-                self.to_index
-            ]
+            same = (
+                np.array(self.from_labels)[self.from_index]
+                == np.array(self.to_labels)[self.to_index]
+            )
             keep &= ~same
         return keep
 
@@ -186,7 +189,9 @@ def segment_migration(
     """The migration of `segmentation` from run `from_run` to run `to_run`; by default `to_run`
     is the current run and `from_run` the latest run of an earlier analysis date."""
     later = require_run(connection, to_run)
-    earlier = get_run(connection, from_run) if from_run is not None else earlier_run(connection, later)
+    earlier = (
+        get_run(connection, from_run) if from_run is not None else earlier_run(connection, later)
+    )
     a_keys, a_codes, a_revenue, a_names = _side(connection, earlier, segmentation)
     b_keys, b_codes, b_revenue, b_names = _side(connection, later, segmentation)
     from_labels = (*a_names, NONE, NEW)
