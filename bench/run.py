@@ -10,10 +10,13 @@ GNU time at /usr/bin/time):
 - segment: `crm segment` (stores the run) and `crm segment --no-store` vs the same RFM written as
   one SQL statement over crm's own tables (bench/reference_sql.py), on the same database;
 - memory: peak RSS of `crm import` on a file a quarter the size (flat means about equal);
-- start-up: `crm --help`.
+- start-up: `crm --help`;
+- storing a run: in one process, `Project.segment(store=False)` against `store_run` of its
+  result, and the bytes a stored run takes per customer (dbstat / pg_total_relation_size).
 Then crm's per-customer result is checked against the SQL statement's, customer by customer.
 Targets (docs/performance.md): import <= 2x the bare reference, segment <= 1.3x the statement,
-memory flat in file size, `crm --help` < 0.5 s.
+memory flat in file size, `crm --help` < 0.5 s, storing a run <= 20% of
+scoring it and <= 20 bytes per customer.
 """
 
 from __future__ import annotations
@@ -121,6 +124,66 @@ def verify(config: Path, sql_rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     }
 
 
+RUN_TABLES = (
+    "segmentation_run",
+    "run_segmentation",
+    "run_metric",
+    "run_chunk",
+    "run_column",
+    "run_artifact",
+)
+
+
+def run_storage(config: Path, repeats: int = 5) -> dict[str, Any]:
+    """In one process: `Project.segment(store=False)` against storing its result (median of
+    `repeats`), and the bytes a stored run takes per customer (tables and indexes)."""
+    from crm.core.project import Project
+    from crm.core.runs import delete_runs, store_run
+
+    p = Project.open(config)
+    segment_s, store_s = [], []
+    stored: list[int] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = p.segment(store=False)
+        segment_s.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with p.engine.begin() as connection:
+            stored.append(store_run(connection, result, p.config))
+        store_s.append(time.perf_counter() - started)
+    engine = p.engine
+    with engine.begin() as connection:
+        runs = connection.exec_driver_sql("SELECT count(*) FROM segmentation_run").scalar_one()
+        customers = connection.exec_driver_sql(
+            "SELECT sum(customers) FROM segmentation_run"
+        ).scalar_one()
+        names = ", ".join(f"'{name}'" for name in RUN_TABLES)
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
+            used = connection.exec_driver_sql(
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                f"(SELECT name FROM sqlite_master WHERE tbl_name IN ({names}))"
+            ).scalar_one()
+        else:
+            used = connection.exec_driver_sql(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                f"WHERE n.nspname = current_schema() AND c.relname IN ({names})"
+            ).scalar_one()
+        delete_runs(connection, stored)  # leave the database as the other steps found it
+    p.close()
+    segment = statistics.median(segment_s)
+    store = statistics.median(store_s)
+    return {
+        "segment_s": round(segment, 3),
+        "store_s": round(store, 3),
+        "store_share": round(store / segment, 3),
+        "runs": runs,
+        "bytes_per_customer": round(int(used) / int(customers), 2),
+        "mb_per_100k_customers": round(int(used) / int(customers) * 100_000 / 1e6, 2),
+    }
+
+
 def sqlite_rows(db: Path) -> list[tuple[Any, ...]]:
     import sqlite3
 
@@ -168,6 +231,7 @@ def bench_sqlite(csv: Path, small: Path, work: Path, runs: int) -> dict[str, Any
     )
     out["help"] = median_of(5, None, [CRM, "--config", str(config), "--help"])
     out["check"] = verify(config, sqlite_rows(db))
+    out["storage"] = run_storage(config)
     return out
 
 
@@ -202,6 +266,7 @@ def bench_postgresql(csv: Path, work: Path, runs: int) -> dict[str, Any]:
     with psycopg.connect(PG_URL, options="-csearch_path=bench_crm") as con:
         rows = con.execute(rfm_statement("postgresql", AS_OF)).fetchall()
     out["check"] = verify(config, rows)
+    out["storage"] = run_storage(config)
     return out
 
 
@@ -243,6 +308,16 @@ def report(results: dict[str, Any]) -> str:
             )
         lines.append(
             f"| {backend} | re-import of the same file (adds nothing) | {r['reimport_crm']['s']} | | | | {r['reimport_crm']['rss_mb']} |"
+        )
+        st = r["storage"]
+        lines.append(
+            f"| {backend} | storing a run, in process (vs scoring it: {st['segment_s']} s) "
+            f"| {st['store_s']} | {st['segment_s']} | {st['store_share']} | <= 0.2 | |"
+        )
+        lines.append(
+            f"| {backend} | stored run size: {st['bytes_per_customer']} bytes per customer, "
+            f"{st['mb_per_100k_customers']} MB per 100k (over {st['runs']} runs) | | | | "
+            "<= 20 bytes | |"
         )
         check = r["check"]
         lines.append(

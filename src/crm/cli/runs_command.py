@@ -63,24 +63,35 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     return [(prefix, json.dumps(value) if isinstance(value, list | dict) else value)]
 
 
+#: Longer config values and artifacts are cut in the table (80 columns); json has them whole.
+SHOWN_CHARACTERS = 28
+
+
+def _short(value: Any) -> Any:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= SHOWN_CHARACTERS:
+        return value
+    return f"{text[: SHOWN_CHARACTERS - 13]}... (-f json)"
+
+
 def _details_table(details: dict[str, Any]) -> Table:
     rows: list[tuple[object, ...]] = [
-        ("run", key, details[key])
-        for key in ("run", "current", "created_at", "as_of", "customers", "config_hash")
+        ("run", key, details[key]) for key in ("run", "current", "as_of", "customers")
     ]
+    rows.append(("run", "created_at", details["created_at"].isoformat(timespec="seconds")))
+    rows.append(("run", "config_hash", details["config_hash"][:12]))
     rows += [("plugin", name, version) for name, version in sorted(details["plugins"].items())]
-    rows += [("config", *item) for k, v in details["config"].items() for item in _flatten(k, v)]
+    rows += [
+        ("config", name, _short(value))
+        for k, v in details["config"].items()
+        for name, value in _flatten(k, v)
+    ]
     rows += [("metric", name, "") for name in details["metrics"]]
     rows += [
         ("segment", f"{s['segmentation']}: {s['segment']}", s["customers"])
         for s in details["segments"]
     ]
-    for name, data in details["artifacts"].items():
-        text = json.dumps(data, ensure_ascii=False)
-        shown = (
-            text if len(text) <= 60 else f"{text[:57]}... ({len(text)} characters; --format json)"
-        )
-        rows.append(("artifact", name, shown))
+    rows += [("artifact", name, _short(data)) for name, data in details["artifacts"].items()]
     return Table(("section", "name", "value"), tuple(rows), f"Run {details['run']}")
 
 
