@@ -95,6 +95,6 @@ def test_an_artifact_attached_twice_is_an_error(tmp_path: Any, seed: Any) -> Non
     config = parse_config({"database": {"url": f"sqlite:///{tmp_path / 'crm.db'}"}})
     project = Project(config, extra_plugins=(("spend", plugin_of(Twice)),))
     seed(project.engine, PURCHASES[:1])
-    with pytest.raises(PluginError, match="artifact 'spend.card' is attached twice"):
+    with pytest.raises(PluginError, match=r"artifact 'spend\.card' is attached twice"):
         project.segment()
     project.close()
