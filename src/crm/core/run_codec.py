@@ -12,7 +12,7 @@ gives back the same float64 values (NaN included):
 - `f8`: anything else, bit for bit.
 
 So a reloaded run is identical to the fresh one (no rounding to what is shown today, which a later
-display rule could need more of), and still small: RFM's seven metrics cost about 8 bytes per
+display rule could need more of), and still small: RFM's seven metrics cost about 5.6 bytes per
 customer. Every blob is byte-shuffled (the k-th byte of every value together: the high bytes of
 small integers are runs of zeros) and then zlib-compressed; customer keys are delta-encoded first.
 """
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 #: Customers per chunk: one customer's read decodes this many values per column (microseconds);
 #: the per-blob overhead (zlib header, row) stays far below a byte per customer.
 CHUNK_SIZE = 16_384
-#: zlib level 6 (the default) compresses these columns 5-10% better than level 1 at about twice
-#: the time, which is still under a tenth of a second for a million customers.
-ZLIB_LEVEL = 6
+#: Measured on simulated RFM scores of 100k customers: level 1 takes 0.034 s for 5.56 bytes per
+#: customer, level 6 (zlib's default) 0.129 s for 5.31: 4x the time for 5% less space.
+ZLIB_LEVEL = 1
 
 _INTEGER_WIDTHS = (("i1", np.int8), ("i2", np.int16), ("i4", np.int32), ("i8", np.int64))
 _LARGEST_EXACT_INTEGER = 2.0**53
