@@ -292,3 +292,19 @@ def test_erasing_a_customer_removes_them_from_every_run(
     assert loaded.scores["s.x"].tolist() == [2.0]
     assert run == 1
     assert rows_of_run(engine, second)["run_chunk"] == 1
+
+
+def test_reports_give_the_same_tables_on_a_fresh_and_a_loaded_run(
+    engine: Engine, seed: Any
+) -> None:
+    from crm.core.reports import customer_rows, segment_summary
+
+    project = project_on(engine)
+    seed(engine, [*PURCHASES, ("c", "2024-03-02T11:00:00", "100.00")], {"d": {}})
+    fresh = project.segment()
+    loaded = project.load_run()
+    assert loaded.run_id == fresh.run_id
+    assert segment_summary(loaded) == segment_summary(fresh)
+    assert customer_rows(loaded) == customer_rows(fresh)
+    big = customer_rows(loaded, {"size": ["Big"]})
+    assert [row[0] for row in big.rows] == ["a", "c"]
