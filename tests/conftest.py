@@ -94,7 +94,8 @@ class BigSpenders:
     inputs = ("spend.total",)
 
     def assign(self, columns: Any) -> np.ndarray:
-        return np.where(columns["spend.total"] >= 10_000, 0, 1)
+        # Segmentations read money in currency units (the scorer returns cents).
+        return np.where(columns["spend.total"] >= 100, 0, 1)
 
 
 class BigSpendersPlugin:

@@ -346,7 +346,8 @@ def run_segmentation(
         outcomes.append(outcome)
         stages[staged.name] = outcome.segment_names()
 
-    columns = ColumnTable(facts, {**scores, **stages})
+    money = {name for name, metric in plan.metrics.items() if metric.kind == "money"}
+    columns = ColumnTable(facts, {**scores, **stages}, money=money)
     for segmenter in plan.segmenters:
         with blamed_on(segmenter.plugin, f"segmentation {segmenter.name!r}"):
             codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)
