@@ -3,7 +3,8 @@
 What happens to customer `X` (integer key `k`):
 - the customer row stays as an anonymous shell, so revenue totals and counts stay right: its id
   becomes `erased-<random>`, name, email, phone, city, birth date, gender and attributes are
-  emptied, every consent becomes no; country and created_at are kept;
+  emptied, every contact consent becomes no; country and created_at are kept. The shell is
+  still scored (it names nobody), so segment summaries keep their customer and revenue totals;
 - interactions keep kind, time, amount, channel, campaign and stage; their attributes are
   emptied, order ids are replaced by random tokens (one per order, so purchase counts stay
   right) and their import identities (`source_key`, which hashes the customer id) by `e:<row>`;
@@ -32,7 +33,7 @@ from crm.core.schema import Tables
 ErasureListener = Callable[[Connection, int], None]
 
 _EMPTIED = ("name", "email", "phone", "city", "birth_date", "gender", "attributes")
-_CONSENTS = ("consent_email", "consent_sms", "consent_phone", "consent_profiling")
+_CONSENTS = ("consent_email", "consent_sms", "consent_phone")
 
 
 @frozen
@@ -55,6 +56,7 @@ def anonymise_customer(
             external_id=f"erased-{secrets.token_hex(8)}",
             **dict.fromkeys(_EMPTIED),
             **dict.fromkeys(_CONSENTS, False),
+            consent_profiling=None,
         )
     )
     orders = connection.scalars(
