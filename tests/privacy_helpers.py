@@ -71,3 +71,15 @@ def every_value(engine: Engine) -> list[str]:
             for row in conn.execute(select(table))
             for value in row
         ]
+
+
+def assert_not_in_sqlite_file(engine: Engine) -> None:
+    """SQLite: none of the erased person's values is in the database file or its WAL."""
+    if engine.dialect.name != "sqlite":
+        return
+    database = Path(engine.url.database or "")
+    files = [database, Path(f"{database}-wal")]
+    raw = b"".join(path.read_bytes() for path in files if path.exists())
+    assert raw, "the database file was not found"
+    for name, value in ERASED.items():
+        assert value.encode() not in raw, f"{name} is still in the database file"

@@ -12,7 +12,13 @@ from crm.cli import cli
 from crm.cli.app import App
 from crm.core.importing import ImportOptions
 from crm.core.reports import segment_summary
-from tests.privacy_helpers import ERASED, every_value, load_people, make_project
+from tests.privacy_helpers import (
+    ERASED,
+    assert_not_in_sqlite_file,
+    every_value,
+    load_people,
+    make_project,
+)
 
 
 def _segments(project) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
@@ -59,6 +65,7 @@ def test_an_erasure_survives_the_restore_of_an_older_backup(engine: Engine, tmp_
 
     assert restored.customers_erased_again == 1
     assert [v for v in every_value(engine) for p in ERASED.values() if p in v] == []
+    assert_not_in_sqlite_file(engine)
     assert _segments(project) == after_erasure
     assert project.audit_log(action="erase customer again after restore")[0].counts == {
         "customers": 1

@@ -12,7 +12,13 @@ from sqlalchemy import Engine, text
 from crm.core.errors import ImportDataError, NotFoundError
 from crm.core.importing import ImportOptions
 from crm.core.reports import segment_summary
-from tests.privacy_helpers import ERASED, every_value, load_people, make_project
+from tests.privacy_helpers import (
+    ERASED,
+    assert_not_in_sqlite_file,
+    every_value,
+    load_people,
+    make_project,
+)
 
 
 def _revenue(project) -> Decimal:  # type: ignore[no-untyped-def]
@@ -33,12 +39,7 @@ def test_forget_removes_every_value_of_the_person(engine: Engine, tmp_path: Path
     assert report.run_rows_removed == 2  # one segment assignment, one score row
     found = [(name, v) for v in every_value(engine) for name, p in ERASED.items() if p in v]
     assert found == []
-    if engine.dialect.name == "sqlite":
-        files = [Path(engine.url.database or "")]
-        files += [Path(f"{files[0]}-wal")] if Path(f"{files[0]}-wal").exists() else []
-        raw = b"".join(path.read_bytes() for path in files)
-        for name, value in ERASED.items():
-            assert value.encode() not in raw, f"{name} is still in the database file"
+    assert_not_in_sqlite_file(engine)
 
 
 def test_forget_keeps_anonymous_totals(engine: Engine, tmp_path: Path) -> None:

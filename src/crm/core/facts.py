@@ -97,11 +97,9 @@ def profiling_allowed(tables: Tables) -> ColumnElement[bool]:
 
 def kind_counts_query(tables: Tables, as_of: date) -> Select[Any]:
     i = tables.interaction
-    c = tables.customer
     return (
         select(i.c.customer_id, i.c.kind, func.count().label("n"))
-        .select_from(i.join(c, c.c.id == i.c.customer_id))
-        .where(i.c.occurred_at < as_of_moment(as_of), profiling_allowed(tables))
+        .where(i.c.occurred_at < as_of_moment(as_of))
         .group_by(i.c.customer_id, i.c.kind)
     )
 
@@ -189,10 +187,14 @@ class Facts:
             rows = self._connection.execute(kind_counts_query(self._tables, self.as_of)).all()
             if rows:
                 ids, kinds, ns = zip(*rows, strict=True)
-                positions = self.index_of(np.array(ids, dtype=np.int64))
-                kind_array = np.array(kinds, dtype=object)
-                n_array = np.array(ns, dtype=np.int64)
-                for kind in sorted(set(kinds)):
+                id_array = np.array(ids, dtype=np.int64)
+                # Customers who refused profiling are not in these columns: drop their rows
+                # here rather than join `customer` in the aggregate (an index-only scan now).
+                ours = np.isin(id_array, self.customer_id)
+                positions = self.index_of(id_array[ours])
+                kind_array = np.array(kinds, dtype=object)[ours]
+                n_array = np.array(ns, dtype=np.int64)[ours]
+                for kind in sorted(set(kind_array.tolist())):
                     mask = kind_array == kind
                     column = np.zeros(len(self), dtype=np.int64)
                     column[positions[mask]] = n_array[mask]

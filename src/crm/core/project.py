@@ -318,5 +318,10 @@ class Project:
 
     def restore(self, path: Path) -> RestoreReport:
         from crm.core.backup import restore
+        from crm.core.privacy.erasure import scrub_sqlite_file
 
-        return restore(self.engine, path, self.hooks.customer_erased)
+        report = restore(self.engine, path, self.hooks.customer_erased)
+        if report.customers_erased_again and self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                scrub_sqlite_file(connection)
+        return report
