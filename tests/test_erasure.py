@@ -70,9 +70,18 @@ def test_a_later_import_of_an_erased_id_is_refused(engine: Engine, tmp_path: Pat
     assert "again.csv:3: customer_id" in str(caught.value)
     assert "erased" in str(caught.value)
     purchases = tmp_path / "purchases.csv"
-    purchases.write_text(f"customer_id,occurred_at\n{ERASED['id']},2024-05-01\n", encoding="utf-8")
-    with pytest.raises(ImportDataError, match=r"purchases\.csv:2: customer_id"):
+    purchases.write_text(
+        f"customer_id,occurred_at\n{ERASED['id']},2024-05-01\nNEW-2,2024-05-01\n"
+        f"{ERASED['id']},2024-05-02\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportDataError) as caught:
         project.import_interactions(purchases, ImportOptions())
+    assert caught.value.total == 2
+    assert [p.split(": ")[0] for p in caught.value.problems] == [
+        f"{purchases}:2",
+        f"{purchases}:4",
+    ]
     report = project.import_customers(again, ImportOptions(recreate_erased=True))
     assert report.rows_added == 2
     actions = [e.action for e in project.audit_log()]

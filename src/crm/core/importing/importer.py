@@ -251,20 +251,27 @@ def _reject_erased(
     if field is None or not has_tombstones(conn):
         return 0
     customer = Tables.default().customer
-    new = (
-        select(stage.c.line, stage.c.customer_id)
-        .where(~exists().where(customer.c.external_id == stage.c.customer_id))
-        .order_by(stage.c.line)
+    # Distinct ids first: an interactions file has many rows per customer, and only the ids
+    # (not the rows) need a hash; the lines are fetched only for ids that were erased.
+    new_ids = (
+        select(stage.c.customer_id)
+        .where(
+            stage.c.customer_id.is_not(None),
+            ~exists().where(customer.c.external_id == stage.c.customer_id),
+        )
+        .distinct()
     )
-    found = conn.execute(new).all()
-    erased = erased_ids(conn, {value for _, value in found if value is not None})
+    erased = erased_ids(conn, set(conn.scalars(new_ids)))
     if not erased:
         return 0
     if source.options.recreate_erased:
         record(conn, "re-create erased customers", customers=len(erased))
         return 0
+    found = conn.execute(
+        select(stage.c.line).where(stage.c.customer_id.in_(sorted(erased))).order_by(stage.c.line)
+    ).scalars()
     reason = "this customer was erased (crm forget); pass --recreate-erased to import it again"
-    lines = [(line, reason) for line, value in found if value in erased]
+    lines = [(line, reason) for line in found]
     if rejects is None:
         for line, why in lines:
             problems.add(line, field.label(), why)
