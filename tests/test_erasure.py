@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -99,3 +100,30 @@ def test_the_audit_entry_of_an_erasure_names_nobody(engine: Engine, tmp_path: Pa
         project.forget(ERASED["id"])
     with pytest.raises(NotFoundError, match="no customer with id 'NOPE'"):
         project.forget("NOPE")
+
+
+def test_the_cli_refuses_an_erased_id_and_clears_fields_when_asked(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crm.cli import cli
+    from crm.cli.app import App
+
+    config = tmp_path / "crm.toml"
+    config.write_text('[database]\nurl = "sqlite:///crm.db"\n', encoding="utf-8")
+    load_people(App(config_path=config).project, tmp_path)
+    runner = CliRunner()
+
+    def crm(*args: str) -> Any:
+        return runner.invoke(cli, list(args), obj=App(config_path=config), prog_name="crm")
+
+    assert crm("forget", ERASED["id"], "--yes").exit_code == 0
+    again = tmp_path / "again.csv"
+    again.write_text(f"customer_id,email\n{ERASED['id']},z@example.org\nAB-1,\n", encoding="utf-8")
+    refused = crm("import", "customers", str(again))
+    assert refused.exit_code == 4
+    assert "again.csv:2: customer_id" in refused.stderr
+    cleared = crm("import", "customers", str(again), "--recreate-erased", "--clear-empty")
+    assert cleared.exit_code == 0, cleared.output
+    project = App(config_path=config).project
+    assert project.customer_profile("AB-1", unmask=True).customer.email is None
+    assert project.customer_profile(ERASED["id"], unmask=True).customer.email == "z@example.org"
