@@ -105,6 +105,9 @@ def _backup_sqlite(connection: Connection, path: Path) -> BackupReport:
     target = sqlite3.connect(path)
     try:
         raw.backup(target)
+        # One self-contained file: the copy inherits write-ahead logging, which would leave
+        # -wal and -shm files beside it whenever it is opened.
+        target.execute("PRAGMA journal_mode = DELETE")
         target.execute(
             "INSERT OR REPLACE INTO crm_meta (key, value) VALUES (?, ?)",
             (TAKEN_AT_KEY, _now().isoformat()),
