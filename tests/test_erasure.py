@@ -98,6 +98,8 @@ def test_the_audit_entry_of_an_erasure_names_nobody(engine: Engine, tmp_path: Pa
     assert ERASED["id"] not in repr(entry)
     with pytest.raises(NotFoundError, match="was already erased"):
         project.forget(ERASED["id"])
+    with pytest.raises(NotFoundError, match=r"customer 'ZQ-7781' was erased \(crm forget\)"):
+        project.customer_profile(ERASED["id"])
     with pytest.raises(NotFoundError, match="no customer with id 'NOPE'"):
         project.forget("NOPE")
 

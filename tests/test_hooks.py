@@ -216,6 +216,21 @@ def test_hook_customer_erased_runs_inside_the_erasure(tmp_path: Path, seed: Any)
         assert conn.execute(text("SELECT alias FROM alias")).scalars().all() == ["other"]
 
 
+def test_customer_erased_runs_again_when_a_restore_reapplies_an_erasure(
+    tmp_path: Path, seed: Any
+) -> None:
+    from sqlalchemy import text
+
+    plugin = AliasPlugin()
+    project, key = _alias_project(tmp_path, seed, plugin)
+    project.backup(tmp_path / "before.db")
+    project.forget("a")
+    project.restore(tmp_path / "before.db")  # brings back the plugin's row, then erases it
+    assert plugin.keys == [key, key]
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT alias FROM alias")).scalars().all() == ["other"]
+
+
 def test_a_failing_customer_erased_undoes_the_whole_erasure(tmp_path: Path, seed: Any) -> None:
     from sqlalchemy import text
 

@@ -225,8 +225,12 @@ class Project:
         from crm.core.profiles import customer_profile
         from crm.core.reports import metric_value
 
+        from crm.core.privacy.tombstones import erased_ids
+
         with self.engine.connect() as connection:
             profile = customer_profile(connection, self.tables, external_id, last=last)
+            if profile is None and erased_ids(connection, [external_id]):
+                raise NotFoundError(f"customer {external_id!r} was erased (crm forget)")
         if profile is None:
             raise NotFoundError(f"no customer with id {external_id!r}")
         if unmask:
