@@ -222,10 +222,9 @@ class Project:
         integers); the stored values are raw floats. Personal fields are masked by the
         `[privacy]` rules unless `unmask` (which is written to the audit log).
         """
+        from crm.core.privacy.tombstones import erased_ids
         from crm.core.profiles import customer_profile
         from crm.core.reports import metric_value
-
-        from crm.core.privacy.tombstones import erased_ids
 
         with self.engine.connect() as connection:
             profile = customer_profile(connection, self.tables, external_id, last=last)
