@@ -30,10 +30,11 @@ from crm.core.config_problems import describe_type, problem_lines
 from crm.core.errors import ConfigError
 from crm.core.import_formats import date_format_problem, delimiter_problem, mapping_problem
 from crm.core.key_paths import key_part, key_path
+from crm.core.privacy.options import PrivacyConfig
 from crm.core.redaction import redact_url
 
 CONFIG_FILE_NAME = "crm.toml"
-CORE_TABLES = ("database", "plugins", "import", "segmentations")
+CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy")
 
 T = TypeVar("T")
 
@@ -103,6 +104,7 @@ class CrmConfig:
     plugins: PluginsConfig = field(factory=PluginsConfig)
     import_: ImportConfig = field(factory=ImportConfig)
     segmentations: Mapping[str, RuleSegmentationConfig] = field(factory=dict)
+    privacy: PrivacyConfig = field(factory=PrivacyConfig)
     #: The tables named after plugins, raw until `structure_options` (phase 2).
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(factory=dict)
     #: The file this was read from; relative paths in it are relative to its folder.
@@ -129,6 +131,8 @@ class CrmConfig:
             data["import"] = imports
         if self.segmentations:
             data["segmentations"] = converter.unstructure(dict(self.segmentations))
+        if self.privacy != PrivacyConfig():
+            data["privacy"] = converter.unstructure(self.privacy)
         for name, table in sorted(self.plugin_tables.items()):
             data[name] = dict(table)
         return data
@@ -294,6 +298,7 @@ def parse_config_leniently(
         "plugins", PluginsConfig, PluginsConfig(_recovered_enabled(raw_plugins.get("enabled")))
     )
     imports = part("import", ImportConfig, ImportConfig())
+    privacy = part("privacy", PrivacyConfig, PrivacyConfig())
     problems.extend(_import_problems(imports, source))
     segmentations: dict[str, RuleSegmentationConfig] = {}
     for name, table in _table(data, "segmentations", source, problems).items():
@@ -308,6 +313,7 @@ def parse_config_leniently(
         plugins=plugins,
         import_=imports,
         segmentations=segmentations,
+        privacy=privacy,
         plugin_tables=plugin_tables,
         path=path,
     )

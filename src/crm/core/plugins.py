@@ -35,6 +35,7 @@ from crm.core.registry import Registry, make_register
 
 if TYPE_CHECKING:
     import click
+    from sqlalchemy import Connection
 
     from crm.core.config import CrmConfig
     from crm.core.pipeline import SegmentationResult
@@ -254,6 +255,11 @@ class CrmHooks:
         """Add the plugins' commands to `cli`; its own commands count as core commands."""
         for name, command in self.plugin_commands(reserved=set(cli.commands)).items():
             cli.add_command(command, name)
+
+    def customer_erased(self, connection: Connection, customer_key: int) -> None:
+        for plugin, caller in self._each("customer_erased"):
+            with blamed_on(plugin, "hook customer_erased"):
+                caller(connection=connection, customer_key=customer_key)
 
     def segmentation_finished(self, result: SegmentationResult) -> None:
         for plugin, caller in self._each("segmentation_finished"):
