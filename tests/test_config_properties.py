@@ -50,6 +50,10 @@ KNOWN_KEYS = [
     "segments",
     "cells",
     "recency",
+    "privacy",
+    "mask",
+    "fields",
+    "email",
 ]
 CONDITIONS = ["rfm.m >= 4", "country == 'DE'", "revenue > 1e400", "rfm.r in [1, 2]", "x ="]
 
@@ -59,7 +63,9 @@ scalars = st.one_of(
     st.floats(allow_nan=True),
     st.booleans(),
     st.text(max_size=12),
-    st.sampled_from(["rfm", "sqlite:///x.db", "%Y%m%d", ";", "whitespace", "total", *CONDITIONS]),
+    st.sampled_from(
+        ["rfm", "sqlite:///x.db", "%Y%m%d", ";", "whitespace", "total", "hash", *CONDITIONS]
+    ),
     st.dates(),
     st.times(),
     st.datetimes(),
@@ -73,7 +79,9 @@ values = st.recursive(
     max_leaves=20,
 )
 documents = st.dictionaries(
-    st.one_of(st.sampled_from(["database", "plugins", "import", "segmentations", "rfm"]), keys),
+    st.one_of(
+        st.sampled_from(["database", "plugins", "import", "segmentations", "privacy", "rfm"]), keys
+    ),
     st.one_of(st.dictionaries(keys, values, max_size=5), values),
     max_size=5,
 )
