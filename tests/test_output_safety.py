@@ -33,6 +33,7 @@ CLOSING_TAG = "[/bold]"
 COLOURED = "[red]x[/red]"
 ESCAPES = "clear\x1b[2J\x1b]0;owned\x07\x9b31m\u202eevil"
 FORMULA = '=HYPERLINK("http://x","y")'
+ESCAPE_ID = "id\x1b[2J\x1b[31m"
 
 
 def rendered(table: Table, fmt: str, **kwargs: Any) -> str:
@@ -134,6 +135,7 @@ def hostile_project(engine: Engine, seed: Any, tmp_path: Path) -> Path:
         (CLOSING_TAG, "2024-03-01T10:00:00", "150.00"),
         (COLOURED, "2024-03-02T10:00:00", "20.00"),
         (FORMULA, "2024-03-03T10:00:00", "30.00"),
+        (ESCAPE_ID, "2024-03-03T11:00:00", "5.00"),
     ]
     names = {
         CLOSING_TAG: {"name": CLOSING_TAG, "city": ESCAPES},
@@ -168,19 +170,20 @@ def test_customers_show_prints_a_markup_id_as_written(hostile_project: Path) -> 
 def test_segment_customers_table_survives_markup_ids(hostile_project: Path) -> None:
     result = invoke(hostile_project, "segment", "--customers")
     assert result.exit_code == 0, result.output
-    for customer_id in (CLOSING_TAG, COLOURED, "=HYPERLINK"):
+    for customer_id in (CLOSING_TAG, COLOURED, "=HYPERLINK", "id\\x1b[2J\\x1b[31m"):
         assert customer_id in result.stdout
+    assert "\x1b" not in result.stdout  # the escape bytes never reach the terminal
 
 
 def test_segment_customers_csv_is_safe_for_spreadsheets_unless_raw(hostile_project: Path) -> None:
     result = invoke(hostile_project, "segment", "--customers", "--format", "csv")
     assert result.exit_code == 0, result.output
     ids = [row["customer_id"] for row in csv.DictReader(io.StringIO(result.stdout))]
-    assert ids == [CLOSING_TAG, COLOURED, "'" + FORMULA]
+    assert ids == [CLOSING_TAG, COLOURED, "'" + FORMULA, ESCAPE_ID]  # csv keeps the bytes
     raw = invoke(hostile_project, "segment", "--customers", "--format", "csv", "--raw")
     assert raw.exit_code == 0, raw.output
     raw_ids = [row["customer_id"] for row in csv.DictReader(io.StringIO(raw.stdout))]
-    assert raw_ids == [CLOSING_TAG, COLOURED, FORMULA]
+    assert raw_ids == [CLOSING_TAG, COLOURED, FORMULA, ESCAPE_ID]
 
 
 def test_segment_customers_json_keeps_ids_exactly(hostile_project: Path) -> None:
@@ -190,4 +193,5 @@ def test_segment_customers_json_keeps_ids_exactly(hostile_project: Path) -> None
         CLOSING_TAG,
         COLOURED,
         FORMULA,
+        ESCAPE_ID,
     ]
