@@ -12,6 +12,7 @@ import click
 
 from crm.cli.app import get_app
 from crm.cli.output import emit, output_options
+from crm.core.components import Table
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -61,6 +62,12 @@ def parse_where(
     "twice means either segment), e.g. --where 'rfm=At Risk'.",
 )
 @click.option("--no-store", is_flag=True, help="Compute and print, but do not store the run.")
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Table format: every column of the summary in one table, descriptions and actions "
+    "included (csv and json always have every column).",
+)
 @output_options
 @click.pass_context
 def segment(
@@ -69,6 +76,7 @@ def segment(
     per_customer: bool,
     where: dict[str, list[str]],
     no_store: bool,
+    wide: bool,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -92,7 +100,25 @@ def segment(
         f"({time.perf_counter() - started:.2f} s)",
         err=True,
     )
-    emit(customer_rows(result, where) if per_customer else segment_summary(result), fmt, output)
+    if per_customer:
+        emit(customer_rows(result, where), fmt, output)
+    elif fmt == "table":
+        emit_summary(segment_summary(result), output, wide=wide)
+    else:
+        emit(segment_summary(result), fmt, output)
+
+
+def emit_summary(summary: Table, output: Path | None, *, wide: bool = False) -> None:
+    """The summary for people (see `crm.cli.segment_layout`), on stdout or into `output`."""
+    from crm.cli.segment_layout import render_summary
+    from crm.cli.terminal import terminal_width
+
+    if output is None:
+        render_summary(summary, sys.stdout, width=terminal_width(), wide=wide)
+        return
+    with output.open("w", encoding="utf-8") as stream:
+        render_summary(summary, stream, width=terminal_width(), wide=wide)
+    click.echo(f"wrote {len(summary.rows)} row(s) to {output}", err=True)
 
 
 def _status(message: str) -> AbstractContextManager[object]:

@@ -27,7 +27,7 @@ from cattrs.gen import make_dict_structure_fn, override
 from crm.core.errors import ConfigError
 
 CONFIG_FILE_NAME = "crm.toml"
-CORE_TABLES = ("database", "plugins", "import", "segmentations")
+CORE_TABLES = ("database", "plugins", "import", "segmentations", "reports")
 
 T = TypeVar("T")
 
@@ -87,12 +87,26 @@ class RuleSegmentationConfig:
     description: str = ""
 
 
+def _at_least_one(_instance: Any, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be 1 or more (1 shows every group), got {value}")
+
+
+@frozen
+class ReportsConfig:
+    """`[reports]`: `min_group_size` hides any cell, bar or row of a report that describes fewer
+    customers (default 5), so a shared report cannot single out a person."""
+
+    min_group_size: int = field(default=5, validator=_at_least_one)
+
+
 @frozen
 class CrmConfig:
     database: DatabaseConfig = field(factory=DatabaseConfig)
     plugins: PluginsConfig = field(factory=PluginsConfig)
     import_: ImportConfig = field(factory=ImportConfig)
     segmentations: Mapping[str, RuleSegmentationConfig] = field(factory=dict)
+    reports: ReportsConfig = field(factory=ReportsConfig)
     #: The tables named after plugins, raw until `structure_options` (phase 2).
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(factory=dict)
     #: The file this was read from; relative paths in it are relative to its folder.
@@ -114,6 +128,8 @@ class CrmConfig:
             data["import"] = imports
         if self.segmentations:
             data["segmentations"] = converter.unstructure(dict(self.segmentations))
+        if self.reports != ReportsConfig():  # absent by default: older runs keep their hash
+            data["reports"] = converter.unstructure(self.reports)
         for name, table in sorted(self.plugin_tables.items()):
             data[name] = dict(table)
         return data

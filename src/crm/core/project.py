@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
     from crm.core.plugins import CrmHooks, InstalledPlugin, PluginInfo
     from crm.core.profiles import CustomerProfile
+    from crm.core.report_model import Document
     from crm.core.registry import Registry
     from crm.core.schema import Tables
     from crm.core.segment import Run
@@ -161,6 +162,19 @@ class Project:
                 result = with_run_id(result, store_run(connection, result, self.config))
         self.hooks.segmentation_finished(result)
         return result
+
+    def report(
+        self,
+        names: Iterable[str] = (),
+        *,
+        run_id: int | None = None,
+        as_of: date | None = None,
+    ) -> Document:
+        """The named reports (default: every report of the whole document) over stored run
+        `run_id`, or over a fresh run as of `as_of` that is not stored; small groups hidden."""
+        from crm.core.report_building import project_report
+
+        return project_report(self, tuple(names), run_id=run_id, as_of=as_of)
 
     def import_customers(
         self, path: Path, options: ImportOptions, progress: Callable[[int, int], None] | None = None

@@ -1,0 +1,163 @@
+"""Figures drawn as SVG with matplotlib, deterministic and without a network.
+
+Why matplotlib: it is the most widely kept plotting library of the Python world, draws every
+chart kind of the report model, and its SVG backend needs no browser, no JavaScript runtime and
+no network (Vega-Lite through vl-convert would pull in a bundled Deno engine for the same result).
+The output is reproducible: `svg.hashsalt` fixes the ids it generates and no date is written, so
+the same document gives byte-identical SVG. Text stays text (`svg.fonttype = none`): it is
+searchable in the browser and the figure's labels can be checked in tests.
+
+matplotlib is imported inside `figure_svg` only: importing it costs about half a second, which
+`crm --help` and `crm segment` must not pay.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from crm.core.report_model import Figure, Series
+
+#: Colours of the series, from matplotlib's colour-blind-safe "tableau" palette.
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
+WIDTH_INCHES = 7.5
+
+
+def _value_label(figure: Figure) -> str:
+    label = figure.y_label or "value"
+    return f"{label} ({figure.unit})" if figure.unit and figure.unit not in label else label
+
+
+def _numbers(series: Series) -> list[float]:
+    return [math.nan if v is None else v for v in series.values]
+
+
+def _mark_gaps(axes: Any, series: Series, positions: list[float], horizontal: bool) -> None:
+    """Write a suppressed value's marker (`<5`) where its bar would be."""
+    for position, value, label in zip(positions, series.values, series.labels, strict=False):
+        if value is None and label:
+            xy = (0, position) if horizontal else (position, 0)
+            axes.annotate(label, xy, fontsize=8, color="#555555", va="center")
+
+
+def _bars(axes: Any, figure: Figure, stacked: bool) -> None:
+    count = len(figure.categories)
+    n_series = len(figure.series)
+    height = 0.8 if stacked else 0.8 / n_series
+    left = [0.0] * count
+    for i, series in enumerate(figure.series):
+        values = _numbers(series)
+        if stacked:
+            positions = [float(p) for p in range(count)]
+            axes.barh(positions, values, height, left=left, label=series.name, color=PALETTE[i])
+            left = [a + (0 if math.isnan(b) else b) for a, b in zip(left, values, strict=True)]
+        else:
+            positions = [p - 0.4 + height * (i + 0.5) for p in range(count)]
+            axes.barh(positions, values, height, label=series.name, color=PALETTE[i % 7])
+        if series.labels:
+            _mark_gaps(axes, series, positions, horizontal=True)
+    axes.set_yticks(range(count), figure.categories)
+    axes.invert_yaxis()  # first category on top, as in the tables
+    axes.set_xlabel(_value_label(figure))
+    axes.set_ylabel(figure.x_label)
+    if n_series > 1:
+        axes.legend(frameon=False, fontsize=8)
+
+
+def _histogram(axes: Any, figure: Figure) -> None:
+    series = figure.series[0]
+    positions = list(range(len(figure.categories)))
+    axes.bar(positions, _numbers(series), 1.0, color=PALETTE[0], edgecolor="white")
+    if series.labels:
+        _mark_gaps(axes, series, [float(p) for p in positions], horizontal=False)
+    axes.set_xticks(positions, figure.categories)
+    axes.set_xlabel(figure.x_label)
+    axes.set_ylabel(_value_label(figure))
+
+
+def _line(axes: Any, figure: Figure) -> None:
+    positions = list(range(len(figure.categories)))
+    for i, series in enumerate(figure.series):
+        axes.plot(positions, _numbers(series), marker="o", label=series.name, color=PALETTE[i % 7])
+    axes.set_xticks(positions, figure.categories)
+    axes.set_xlabel(figure.x_label)
+    axes.set_ylabel(_value_label(figure))
+    if len(figure.series) > 1:
+        axes.legend(frameon=False, fontsize=8)
+
+
+def _scatter(axes: Any, figure: Figure) -> None:
+    for i, series in enumerate(figure.series):
+        x = list(series.x) if series.x is not None else list(range(len(series.values)))
+        axes.scatter(x, _numbers(series), s=12, label=series.name, color=PALETTE[i % 7])
+    axes.set_xlabel(figure.x_label)
+    axes.set_ylabel(_value_label(figure))
+    if len(figure.series) > 1:
+        axes.legend(frameon=False, fontsize=8)
+
+
+def _heatmap(axes: Any, figure: Figure, drawing: Any) -> None:
+    import numpy as np
+
+    grid = np.ma.masked_invalid(np.array([_numbers(s) for s in figure.series], dtype=float))
+    image = axes.imshow(grid, cmap="Blues", aspect="auto")
+    top = float(grid.max()) if grid.count() else 0.0
+    for row, series in enumerate(figure.series):
+        for column, label in enumerate(series.labels):
+            value = series.values[column]
+            dark = value is not None and top > 0 and value > 0.6 * top
+            axes.text(
+                column,
+                row,
+                label,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if dark else "#222222",
+            )
+    axes.set_xticks(range(len(figure.categories)), figure.categories)
+    axes.set_yticks(range(len(figure.series)), [s.name for s in figure.series])
+    axes.set_xlabel(figure.x_label)
+    axes.set_ylabel(figure.y_label)
+    colorbar = drawing.colorbar(image, ax=axes)
+    colorbar.set_label(figure.unit)
+
+
+def _height(figure: Figure) -> float:
+    if figure.kind in ("bar", "stacked_bar"):
+        per_category = 0.28 * (1 if figure.kind == "stacked_bar" else len(figure.series))
+        return max(2.5, 1.2 + len(figure.categories) * max(per_category, 0.3))
+    if figure.kind == "heatmap":
+        return max(3.0, 1.2 + 0.7 * len(figure.series))
+    return 3.5
+
+
+def figure_svg(figure: Figure, *, salt: str = "crm") -> str:
+    """The figure as an `<svg>` element (no XML declaration), ready to inline into HTML."""
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure as Drawing
+
+    settings = {"svg.hashsalt": salt, "svg.fonttype": "none", "font.size": 9}
+    with matplotlib.rc_context(settings):
+        drawing = Drawing(figsize=(WIDTH_INCHES, _height(figure)), layout="constrained")
+        FigureCanvasSVG(drawing)
+        axes = drawing.add_subplot()
+        if figure.kind in ("bar", "stacked_bar"):
+            _bars(axes, figure, stacked=figure.kind == "stacked_bar")
+        elif figure.kind == "histogram":
+            _histogram(axes, figure)
+        elif figure.kind == "line":
+            _line(axes, figure)
+        elif figure.kind == "scatter":
+            _scatter(axes, figure)
+        else:
+            _heatmap(axes, figure, drawing)
+        axes.set_title(figure.title, loc="left", fontsize=10)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        buffer = io.StringIO()
+        drawing.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
