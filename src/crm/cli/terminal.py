@@ -169,7 +169,7 @@ def figure_lines(figure: Figure, width: int) -> list[str]:
             label = printable(category if number == 0 else "")[:label_width].ljust(label_width)
             name = (printable(series.name)[:series_width].ljust(series_width) + " ") if many else ""
             if value is None:
-                mark = series.labels[index] if series.labels else ""
+                mark = series.marker(index)
                 lines.append(f"{label}  {name}{'':{cells}} {mark}")
             else:
                 drawn = bar(value / top if top else 0.0, cells)
@@ -178,18 +178,25 @@ def figure_lines(figure: Figure, width: int) -> list[str]:
 
 
 def _heatmap_lines(figure: Figure, width: int) -> list[str]:
-    """One text row per line of the cell labels ("Champions" above "312")."""
+    """A cell's label wrapped over as many lines as it needs, its value on the line below."""
+    import textwrap
+
+    from crm.core.rendering.charts import heatmap_cell_texts
+
     row_width = max(len(s.name) for s in figure.series)
     cell = max(6, min(18, (width - row_width - 2) // max(1, len(figure.categories)) - 1))
     lines = [figure.title, f"{figure.y_label} \\ {figure.x_label}".strip(" \\")]
     lines.append(" " * (row_width + 1) + " ".join(c[:cell].center(cell) for c in figure.categories))
     for series in figure.series:
-        labels = [printable(label).split("\n") for label in series.labels] or [
-            [cell_text(v)] for v in series.values
-        ]
-        depth = max(len(parts) for parts in labels)
+        cells = []
+        for text in heatmap_cell_texts(series, figure.unit):
+            *label, value = printable(text).split("\n")
+            cells.append([*textwrap.wrap(" ".join(label), cell), value])
+        depth = max(len(parts) for parts in cells)
+        # values on one line at the bottom of every cell, labels above them
+        cells = [parts[:-1] + [""] * (depth - len(parts)) + parts[-1:] for parts in cells]
         for line in range(depth):
             name = printable(series.name) if line == 0 else ""
-            parts = [(p[line] if line < len(p) else "")[:cell].center(cell) for p in labels]
+            parts = [p[line][:cell].center(cell) for p in cells]
             lines.append(name.rjust(row_width) + " " + " ".join(parts).rstrip())
     return lines

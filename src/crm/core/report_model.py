@@ -48,15 +48,22 @@ class Series:
     values: tuple[float | None, ...] = field(converter=_floats)
     customers: tuple[int, ...] | None = field(default=None, converter=_counts)
     x: tuple[float, ...] | None = field(default=None)
-    #: A label per value (heat map cells); empty strings for none.
+    #: A label per value (a heat map cell's segment name); core shows the value beside it.
     labels: tuple[str, ...] = ()
+    #: Set by core: per value, the marker of a hidden small group (`<5`), or "".
+    hidden: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         for name, other in (("customers", self.customers), ("x", self.x)):
             if other is not None and len(other) != len(self.values):
                 raise ValueError(f"series {self.name!r}: {name} must have one entry per value")
-        if self.labels and len(self.labels) != len(self.values):
-            raise ValueError(f"series {self.name!r}: labels must have one entry per value")
+        for name, texts in (("labels", self.labels), ("hidden", self.hidden)):
+            if texts and len(texts) != len(self.values):
+                raise ValueError(f"series {self.name!r}: {name} must have one entry per value")
+
+    def marker(self, index: int) -> str:
+        """The marker of a hidden value at `index`, or "" when it is shown."""
+        return self.hidden[index] if self.hidden else ""
 
 
 @frozen(kw_only=True)

@@ -25,19 +25,24 @@ def is_small(customers: object, min_group_size: int) -> bool:
 
 
 def suppress_table(table: Table, min_group_size: int) -> Table:
-    """Hide every number of a row describing fewer than `min_group_size` customers.
+    """In a row describing fewer than `min_group_size` customers, hide the count and every number
+    in the columns after it (its revenue, its means).
 
-    Texts (the segment's name, its description) stay, so the reader sees which group was hidden.
+    The columns before the count say which group the row is (a segment, a cell's scores) and
+    stay, as do texts, so the reader sees which group was hidden.
     """
     if table.customers_column is None or min_group_size <= 1:
         return table
     at = table.columns.index(table.customers_column)
     mark = marker(min_group_size)
+
+    def hidden(row: tuple[object, ...]) -> tuple[object, ...]:
+        kept = row[:at]
+        rest = tuple(v if isinstance(v, str) or v is None else mark for v in row[at:])
+        return (*kept, *rest)
+
     rows = tuple(
-        tuple(v if isinstance(v, str) or v is None else mark for v in row)
-        if is_small(row[at], min_group_size)
-        else row
-        for row in table.rows
+        hidden(row) if is_small(row[at], min_group_size) else row for row in table.rows
     )
     return attrs.evolve(table, rows=rows)
 
@@ -49,14 +54,10 @@ def suppress_series(series: Series, min_group_size: int) -> Series:
     if not any(small):
         return series
     mark = marker(min_group_size)
-    labels = series.labels or ("",) * len(series.values)
     return attrs.evolve(
         series,
         values=tuple(None if s else v for v, s in zip(series.values, small, strict=True)),
-        labels=tuple(
-            (f"{label}\n{mark}" if label else mark) if s else label
-            for label, s in zip(labels, small, strict=True)
-        ),
+        hidden=tuple(mark if s else "" for s in small),
     )
 
 

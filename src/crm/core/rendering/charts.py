@@ -35,10 +35,10 @@ def _numbers(series: Series) -> list[float]:
 
 def _mark_gaps(axes: Any, series: Series, positions: list[float], horizontal: bool) -> None:
     """Write a suppressed value's marker (`<5`) where its bar would be."""
-    for position, value, label in zip(positions, series.values, series.labels, strict=False):
-        if value is None and label:
+    for index, position in enumerate(positions):
+        if series.marker(index):
             xy = (0, position) if horizontal else (position, 0)
-            axes.annotate(label, xy, fontsize=8, color="#555555", va="center")
+            axes.annotate(series.marker(index), xy, fontsize=8, color="#555555", va="center")
 
 
 def _bars(axes: Any, figure: Figure, stacked: bool) -> None:
@@ -55,8 +55,7 @@ def _bars(axes: Any, figure: Figure, stacked: bool) -> None:
         else:
             positions = [p - 0.4 + height * (i + 0.5) for p in range(count)]
             axes.barh(positions, values, height, label=series.name, color=PALETTE[i % 7])
-        if series.labels:
-            _mark_gaps(axes, series, positions, horizontal=True)
+        _mark_gaps(axes, series, positions, horizontal=True)
     axes.set_yticks(range(count), figure.categories)
     axes.invert_yaxis()  # first category on top, as in the tables
     axes.set_xlabel(_value_label(figure))
@@ -69,8 +68,7 @@ def _histogram(axes: Any, figure: Figure) -> None:
     series = figure.series[0]
     positions = list(range(len(figure.categories)))
     axes.bar(positions, _numbers(series), 1.0, color=PALETTE[0], edgecolor="white")
-    if series.labels:
-        _mark_gaps(axes, series, [float(p) for p in positions], horizontal=False)
+    _mark_gaps(axes, series, [float(p) for p in positions], horizontal=False)
     axes.set_xticks(positions, figure.categories)
     axes.set_xlabel(figure.x_label)
     axes.set_ylabel(_value_label(figure))
@@ -104,13 +102,13 @@ def _heatmap(axes: Any, figure: Figure, drawing: Any) -> None:
     image = axes.imshow(grid, cmap="Blues", aspect="auto")
     top = float(grid.max()) if grid.count() else 0.0
     for row, series in enumerate(figure.series):
-        for column, label in enumerate(series.labels):
+        for column, text in enumerate(heatmap_cell_texts(series, figure.unit)):
             value = series.values[column]
             dark = value is not None and top > 0 and value > 0.6 * top
             axes.text(
                 column,
                 row,
-                label,
+                text,
                 ha="center",
                 va="center",
                 fontsize=7,
@@ -122,6 +120,16 @@ def _heatmap(axes: Any, figure: Figure, drawing: Any) -> None:
     axes.set_ylabel(figure.y_label)
     colorbar = drawing.colorbar(image, ax=axes)
     colorbar.set_label(figure.unit)
+
+
+def heatmap_cell_texts(series: Series, unit: str) -> list[str]:
+    """Each cell's label above its value (or the marker of a hidden small group)."""
+    texts = []
+    for index, value in enumerate(series.values):
+        shown = series.marker(index) or ("" if value is None else f"{value:,.10g}")
+        label = series.labels[index] if series.labels else ""
+        texts.append(f"{label}\n{shown}" if label else shown)
+    return texts
 
 
 def _height(figure: Figure) -> float:

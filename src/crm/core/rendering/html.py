@@ -29,6 +29,7 @@ h2 { border-bottom: 1px solid #ccc; padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: .85rem; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border-bottom: 1px solid #ddd; padding: .2rem .6rem; vertical-align: top; }
+td { max-width: 22rem; }
 th { background: #f3f5f8; text-align: left; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
@@ -37,19 +38,36 @@ figcaption { color: #555; font-size: .85rem; }
 """
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, number: bool = False) -> str:
     if value is None:
         return "<td></td>"
-    number = isinstance(value, int | float) and not isinstance(value, bool)
+    number = number or (isinstance(value, int | float) and not isinstance(value, bool))
     number = number or type(value).__name__ == "Decimal"
     text = f"{value:g}" if isinstance(value, float) else str(value)
     css = ' class="number"' if number or text.startswith("<") else ""
     return f"<td{css}>{escape(text)}</td>"
 
 
+def _is_share(name: str, values: list[object]) -> bool:
+    numbers = [v for v in values if isinstance(v, float)]
+    return name.endswith("share") and bool(numbers) and all(0 <= v <= 1 for v in numbers)
+
+
 def render_table(table: Table) -> str:
+    """Shares (fractions in a column named `...share`) read as percentages."""
     head = "".join(f'<th scope="col">{escape(c)}</th>' for c in table.columns)
-    body = "\n".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in table.rows)
+    shares = [
+        _is_share(name, [row[i] for row in table.rows]) for i, name in enumerate(table.columns)
+    ]
+    body = "\n".join(
+        "<tr>"
+        + "".join(
+            _cell(f"{100 * v:.1f}%" if share and isinstance(v, float) else v, share)
+            for v, share in zip(row, shares, strict=True)
+        )
+        + "</tr>"
+        for row in table.rows
+    )
     caption = f"<caption>{escape(table.title)}</caption>" if table.title else ""
     return (
         f'<div class="table-wrap"><table>{caption}<thead><tr>{head}</tr></thead>'
