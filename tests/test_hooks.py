@@ -14,8 +14,8 @@ import click
 import numpy as np
 import pytest
 from attrs import frozen
-from sqlalchemy import func, select
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from crm import (
     ReportContext,
@@ -110,7 +110,9 @@ class CountReport:
             blocks=(
                 Table(
                     columns=("customers", "purchases", "as_of", "minimum"),
-                    rows=((len(context.run.facts), purchases, context.as_of, self.options.minimum),),
+                    rows=(
+                        (len(context.run.facts), purchases, context.as_of, self.options.minimum),
+                    ),
                 ),
             ),
         )

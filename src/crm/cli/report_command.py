@@ -74,7 +74,11 @@ def report(
             for item in sorted(project.registry.reports, key=lambda item: item.spec.name)
         )
         listing_format = fmt if fmt in ("csv", "json") else "table"
-        emit(Table(("report", "plugin", "description"), rows, title="Reports"), listing_format, output)
+        emit(
+            Table(("report", "plugin", "description"), rows, title="Reports"),
+            listing_format,
+            output,
+        )
         return
     document = project.report(names, run_id=run_id, as_of=as_of)
     emit_report(document, fmt, output, table=table)

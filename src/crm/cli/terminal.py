@@ -50,9 +50,7 @@ def is_share_column(name: str, values: Sequence[object]) -> bool:
     """A column of fractions of a whole (`share`, `revenue_share`), shown as `12.3% ███`."""
     numbers = [v for v in values if is_number(v)]
     return (
-        name.endswith("share")
-        and bool(numbers)
-        and all(0 <= float(v) <= 1 for v in numbers)  # type: ignore[arg-type]
+        name.endswith("share") and bool(numbers) and all(0 <= float(v) <= 1 for v in numbers)  # type: ignore[arg-type]
     )
 
 

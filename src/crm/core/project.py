@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
     from crm.core.plugins import CrmHooks, InstalledPlugin, PluginInfo
     from crm.core.profiles import CustomerProfile
-    from crm.core.report_model import Document
     from crm.core.registry import Registry
+    from crm.core.report_model import Document
     from crm.core.schema import Tables
     from crm.core.segment import Run
 

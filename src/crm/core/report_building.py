@@ -151,6 +151,4 @@ def project_report(
             options=None,
         )
         pairs = [(item, options.get(item.plugin, NoOptions())) for item in chosen]
-        return build_document(
-            pairs, context, min_group_size=project.config.reports.min_group_size
-        )
+        return build_document(pairs, context, min_group_size=project.config.reports.min_group_size)

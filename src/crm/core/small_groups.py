@@ -41,9 +41,7 @@ def suppress_table(table: Table, min_group_size: int) -> Table:
         rest = tuple(v if isinstance(v, str) or v is None else mark for v in row[at:])
         return (*kept, *rest)
 
-    rows = tuple(
-        hidden(row) if is_small(row[at], min_group_size) else row for row in table.rows
-    )
+    rows = tuple(hidden(row) if is_small(row[at], min_group_size) else row for row in table.rows)
     return attrs.evolve(table, rows=rows)
 
 

@@ -65,9 +65,7 @@ def grid_section(run: SegmentationResult, segment_map: SegmentMap) -> Section:
                 labels=names,
             )
         )
-        table_rows += [
-            (score, c + 1, names[c], values[c]) for c in range(levels[1])
-        ]
+        table_rows += [(score, c + 1, names[c], values[c]) for c in range(levels[1])]
     figure = Figure(
         kind="heatmap",
         title=f"Customers per {row_label} x {column_label} cell, with the cell's segment",

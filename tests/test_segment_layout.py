@@ -1,0 +1,73 @@
+"""`crm segment` for people at 80 columns, on the demo data: nothing wider, nothing split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crm.cli import cli
+from crm.cli.app import App
+from crm.cli.terminal import bar
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("demo80")
+    made = CliRunner().invoke(cli, ["demo", str(directory), "--customers", "400", "-f", "csv"])
+    assert made.exit_code == 0, made.output
+    return directory
+
+
+def _segment(directory: Path, *args: str, columns: str | None = "80") -> str:
+    app = App(config_path=directory / "crm.toml")
+    env = {"COLUMNS": columns}
+    result = CliRunner().invoke(cli, ["segment", "--no-store", *args], obj=app, env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize("columns", ["80", None], ids=["COLUMNS=80", "piped"])
+def test_the_summary_fits_80_columns_with_every_segment_on_one_line(
+    demo_dir: Path, columns: str | None
+) -> None:
+    text = _segment(demo_dir, columns=columns)
+    lines = text.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    rows = json.loads(_segment(demo_dir, "-f", "json"))
+    for row in rows:
+        # the segment's name, its customer count and its share, whole, on one line
+        share = f"{100 * row['share']:.1f}%"
+        expected = (row["segment"], f"{row['customers']:,}", share)
+        assert any(all(part in line for part in expected) for line in lines), expected
+    # 19 segments in 3 segmentations: a screenful of summary plus the meanings, not 231 lines
+    assert len([line for line in lines if "%" in line]) == len(rows)
+
+
+def test_the_summary_shows_the_rfm_means_at_80_columns(demo_dir: Path) -> None:
+    text = _segment(demo_dir)
+    header = [line for line in text.splitlines() if "recency" in line][0]
+    assert "frequency" in header and "monetary" in header
+
+
+def test_descriptions_and_actions_follow_and_wide_has_every_column(demo_dir: Path) -> None:
+    text = _segment(demo_dir)
+    assert "rfm: what the segments mean" in text
+    assert "Reward them" in text  # the Champions action of the default map
+    wide = _segment(demo_dir, "--wide", columns="400")
+    assert "description" in wide and "mean rfm.monetary" in wide
+
+
+def test_csv_keeps_every_column(demo_dir: Path) -> None:
+    header = _segment(demo_dir, "-f", "csv").splitlines()[0]
+    assert header.startswith("segmentation,segment,customers,share,revenue,revenue_share,")
+    assert header.endswith(",description,action")
+
+
+@pytest.mark.parametrize(
+    ("fraction", "drawn"), [(1.0, "██████"), (0.5, "███   "), (0.0, "      "), (1 / 48, "▏     ")]
+)
+def test_bars_are_drawn_in_eighths_of_a_cell(fraction: float, drawn: str) -> None:
+    assert bar(fraction) == drawn
