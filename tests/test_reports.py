@@ -187,3 +187,21 @@ def test_commands_that_do_not_draw_never_import_matplotlib(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_report_example_in_the_plugin_guide_builds(tmp_path: Path, seed: Any) -> None:
+    import types
+
+    from tests.conftest import BigSpendersPlugin, SpendPlugin
+    from tests.test_docs import doc_sections, python_blocks
+
+    example = types.ModuleType("docs_report_example")
+    block = python_blocks(doc_sections()["register_reports(register)"])[0]
+    exec(compile(block, "docs/plugins.md (register_reports)", "exec"), example.__dict__)
+    project = _project(
+        tmp_path, ("spend", SpendPlugin()), ("size", BigSpendersPlugin()), ("sizes", example)
+    )
+    seed(project.engine, [("a", "2024-03-01T10:00:00", "150"), ("b", "2024-03-01T11:00:00", "2")])
+    (section,) = project.report(["segment-sizes"]).sections
+    assert section.tables[0].rows == (("Big", 1), ("Small", 1))
+    assert section.figures[0].series[0].values == (1.0, 1.0)

@@ -48,7 +48,7 @@ def test_the_summary_fits_80_columns_with_every_segment_on_one_line(
 
 def test_the_summary_shows_the_rfm_means_at_80_columns(demo_dir: Path) -> None:
     text = _segment(demo_dir)
-    header = [line for line in text.splitlines() if "recency" in line][0]
+    header = next(line for line in text.splitlines() if "recency" in line)
     assert "frequency" in header and "monetary" in header
 
 

@@ -52,6 +52,10 @@ def _width(header: str, values: Sequence[Any], share: bool, with_bar: bool = Fal
     return max([longest, *cells]) + GAP
 
 
+def _count(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
 def compact_tables(summary: Table, width: int) -> list[Table]:
     """One table per segmentation: the core columns plus the means that fit in `width`."""
     index = {name: i for i, name in enumerate(summary.columns)}
@@ -81,7 +85,7 @@ def compact_tables(summary: Table, width: int) -> list[Table]:
             Table(
                 columns=tuple(header for _, header in columns),
                 rows=shown,
-                title=f"{segmentation}: {sum(int(r[index['customers']]) for r in rows):,} "
+                title=f"{segmentation}: {sum(_count(r[index['customers']]) for r in rows):,} "
                 "customers",
             )
         )

@@ -115,7 +115,7 @@ def rich_table(
             any(is_number(v) for v in values)
             and all(is_number(v) or v is None or str(v).startswith("<") for v in values)
         )
-        top = max((float(v) for v in values if is_number(v)), default=0.0)  # type: ignore[arg-type]
+        top = max((float(v) for v in values if is_number(v)), default=0.0)  # type: ignore[arg-type,unused-ignore]
         formats.append((share, with_bar, top))
         shown.add_column(
             Text(header_text(name)),

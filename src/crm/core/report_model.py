@@ -10,7 +10,7 @@ document is cheap and a document can be compared in tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import attrs
@@ -34,6 +34,22 @@ def _counts(values: Sequence[int] | None) -> tuple[int, ...] | None:
     return None if values is None else tuple(int(v) for v in values)
 
 
+def _texts(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _all_series(values: Iterable[Series]) -> tuple[Series, ...]:
+    return tuple(values)
+
+
+def _blocks(values: Iterable[Block]) -> tuple[Block, ...]:
+    return tuple(values)
+
+
+def _sections(values: Iterable[Section]) -> tuple[Section, ...]:
+    return tuple(values)
+
+
 @frozen(kw_only=True)
 class Series:
     """One named run of values, aligned with the figure's categories (or with `x`, for scatter).
@@ -49,9 +65,9 @@ class Series:
     customers: tuple[int, ...] | None = field(default=None, converter=_counts)
     x: tuple[float, ...] | None = field(default=None)
     #: A label per value (a heat map cell's segment name); core shows the value beside it.
-    labels: tuple[str, ...] = ()
+    labels: tuple[str, ...] = field(default=(), converter=_texts)
     #: Set by core: per value, the marker of a hidden small group (`<5`), or "".
-    hidden: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = field(default=(), converter=_texts)
 
     def __attrs_post_init__(self) -> None:
         for name, other in (("customers", self.customers), ("x", self.x)):
@@ -77,8 +93,8 @@ class Figure:
 
     kind: ChartKind = field(validator=attrs.validators.in_(CHART_KINDS))
     title: str
-    series: tuple[Series, ...] = field(converter=tuple)
-    categories: tuple[str, ...] = field(default=(), converter=tuple)
+    series: tuple[Series, ...] = field(converter=_all_series)
+    categories: tuple[str, ...] = field(default=(), converter=_texts)
     x_label: str = ""
     y_label: str = ""
     unit: str = ""
@@ -135,7 +151,7 @@ class Section:
     """A titled part of a report: tables, texts and figures in reading order."""
 
     title: str
-    blocks: tuple[Block, ...] = field(converter=tuple)
+    blocks: tuple[Block, ...] = field(converter=_blocks)
     #: Which report and plugin it came from; set by core when the report is built.
     report: str = ""
     plugin: str = ""
@@ -166,7 +182,7 @@ class Document:
 
     title: str
     header: RunHeader
-    sections: tuple[Section, ...] = field(converter=tuple)
+    sections: tuple[Section, ...] = field(converter=_sections)
     #: The `[reports] min_group_size` applied (0: not applied yet).
     min_group_size: int = 0
 

@@ -147,8 +147,7 @@ def figure_svg(figure: Figure, *, salt: str = "crm") -> str:
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure as Drawing
 
-    settings = {"svg.hashsalt": salt, "svg.fonttype": "none", "font.size": 9}
-    with matplotlib.rc_context(settings):
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none", "font.size": 9}):
         drawing = Drawing(figsize=(WIDTH_INCHES, _height(figure)), layout="constrained")
         FigureCanvasSVG(drawing)
         axes = drawing.add_subplot()
