@@ -19,6 +19,7 @@ from attrs import define, field
 
 from crm.core.config import CrmConfig, load_config
 from crm.core.errors import NotFoundError
+from crm.core.segment import Segment
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -213,6 +214,25 @@ class Project:
                 )
             )
         return infos
+
+    def customer_summary(self, profile: CustomerProfile) -> dict[str, Any]:
+        """What `crm customers show` adds to `profile`: `purchases` (count, revenue, first and
+        last purchase), `segment_details` (each segment with its description and action) and
+        `stale` (why the segments are out of date, or None)."""
+        from crm.core.customer_summary import newer_than_run, purchase_totals, segment_meanings
+
+        with self.engine.connect() as connection:
+            totals = purchase_totals(connection, self.tables, profile.customer.external_id)
+        plan = self.plan()
+        known = {item.name: tuple(item.component.segments) for item in plan.segmenters}
+        for model in plan.stage_models:
+            known[model.name] = tuple(Segment(stage) for stage in model.component.stages)
+        segments = {a.segmentation: a.segment for a in profile.assignments}
+        return {
+            "purchases": totals.to_dict(),
+            "segment_details": [attrs.asdict(m) for m in segment_meanings(segments, known)],
+            "stale": newer_than_run(profile.run, profile.customer.created_at, totals),
+        }
 
     def customer_profile(self, external_id: str, *, last: int = 10) -> CustomerProfile:
         """A customer's attributes, last interactions and current segments with their scores.
