@@ -29,7 +29,12 @@ class PurchaseTotals:
     last: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "revenue": self.revenue, "first": self.first, "last": self.last}
+        return {
+            "count": self.count,
+            "revenue": self.revenue,
+            "first": self.first,
+            "last": self.last,
+        }
 
 
 def purchase_totals(connection: Connection, tables: Tables, external_id: str) -> PurchaseTotals:
