@@ -23,10 +23,12 @@ def _profile_table(profile: dict[str, Any]) -> Table:
     purchases = profile.get("purchases")
     if purchases:
         rows += [("purchases", k, v) for k, v in purchases.items()]
-    details = {d["segmentation"]: d for d in profile.get("segment_details", ())}
+    meanings: dict[str, dict[str, str]] = {
+        d["segmentation"]: d for d in profile.get("segment_details", ())
+    }
     for segmentation, segment_name in profile["segments"].items():
         rows.append(("segment", segmentation, segment_name))
-        detail = details.get(segmentation, {})
+        detail = meanings.get(segmentation, {})
         if detail.get("description"):
             rows.append(("", "what it means", detail["description"]))
         if detail.get("action"):

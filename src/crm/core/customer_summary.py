@@ -52,11 +52,12 @@ def purchase_totals(connection: Connection, tables: Tables, external_id: str) ->
         .select_from(i.join(c, c.c.id == i.c.customer_id))
         .where(and_(c.c.external_id == external_id, i.c.kind == literal(PURCHASE)))
     ).one()
+    count, revenue_minor, first, last = row
     return PurchaseTotals(
-        count=int(row.count or 0),
-        revenue=(Decimal(int(row.revenue_minor)) / 100).quantize(Decimal("0.01")),
-        first=row.first,
-        last=row.last,
+        count=int(count or 0),
+        revenue=(Decimal(int(revenue_minor)) / 100).quantize(Decimal("0.01")),
+        first=first,
+        last=last,
     )
 
 

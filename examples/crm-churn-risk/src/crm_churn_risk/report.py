@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from attrs import frozen
-
 from crm import Figure, ReportContext, Section, Series, Table, Text
 
 from crm_churn_risk.options import ChurnOptions
