@@ -71,3 +71,29 @@ def test_csv_keeps_every_column(demo_dir: Path) -> None:
 )
 def test_bars_are_drawn_in_eighths_of_a_cell(fraction: float, drawn: str) -> None:
     assert bar(fraction) == drawn
+
+
+def test_the_segments_and_rfm_reports_fit_80_columns(demo_dir: Path) -> None:
+    app = App(config_path=demo_dir / "crm.toml")
+    result = CliRunner().invoke(cli, ["report", "segments", "rfm"], obj=app, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    for title in ("Segments", "RFM grid", "Score distributions", "Cut points"):
+        assert any(line.startswith(f"{title} ─") for line in lines), title
+
+
+def test_report_on_a_stored_run_matches_the_run(demo_dir: Path) -> None:
+    """`crm demo` stored run 1; `--run 1` reports it (once run storage can load runs back)."""
+    app = App(config_path=demo_dir / "crm.toml")
+    result = CliRunner().invoke(cli, ["report", "segments", "--run", "1", "-f", "json"], obj=app)
+    if not hasattr(app.project, "load_run"):
+        assert result.exit_code == 1
+        assert "cannot load a stored run yet" in result.stderr
+        return
+    assert result.exit_code == 0, result.output
+    fresh = json.loads(_segment(demo_dir, "-f", "json"))  # same data, same analysis date
+    shown = {(r["segmentation"], r["segment"]): r["customers"] for r in json.loads(result.stdout)}
+    for row in fresh:
+        expected = row["customers"] if not 0 < row["customers"] < 5 else "<5"
+        assert shown[(row["segmentation"], row["segment"])] == expected

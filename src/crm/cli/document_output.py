@@ -18,6 +18,7 @@ from typing import IO
 import click
 
 from crm.cli.output import render, render_json
+from crm.cli.segment_layout import is_summary, render_summary
 from crm.cli.terminal import console, figure_lines, printable, rich_table, terminal_width
 from crm.core.components import Table
 from crm.core.errors import ConfigError
@@ -77,7 +78,9 @@ def render_terminal(document: Document, stream: IO[str], width: int | None = Non
     for section in document.sections:
         out.print(Rule(printable(section.title), align="left", characters="─"))
         for block in section.blocks:
-            if isinstance(block, Table):
+            if isinstance(block, Table) and is_summary(block):
+                render_summary(block, stream, width=width)
+            elif isinstance(block, Table):
                 out.print(rich_table(block))
             elif isinstance(block, Text):
                 out.print(printable(block.text))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from crm.cli.terminal import BAR_CELLS, cell_text, console, is_number, rich_table
+from crm.cli.terminal import BAR_CELLS, cell_text, console, is_number, printable, rich_table
 from crm.core.components import Table
 
 #: Columns of the summary that are always shown, in this order, with their headers.
@@ -52,8 +52,16 @@ def _width(header: str, values: Sequence[Any], share: bool, with_bar: bool = Fal
     return max([longest, *cells]) + GAP
 
 
-def _count(value: object) -> int:
-    return value if isinstance(value, int) else 0
+def _title(segmentation: object, counts: Sequence[object]) -> str:
+    """`rfm: 2,000 customers`; just the name where a small group is hidden (`<5`)."""
+    if all(isinstance(c, int) for c in counts):
+        return f"{segmentation}: {sum(c for c in counts if isinstance(c, int)):,} customers"
+    return str(segmentation)
+
+
+def is_summary(table: Table) -> bool:
+    """Whether `table` has the shape of the segment summary (`crm.core.reports`)."""
+    return {"segmentation", "segment", "customers", "share"} <= set(table.columns)
 
 
 def compact_tables(summary: Table, width: int) -> list[Table]:
@@ -85,8 +93,7 @@ def compact_tables(summary: Table, width: int) -> list[Table]:
             Table(
                 columns=tuple(header for _, header in columns),
                 rows=shown,
-                title=f"{segmentation}: {sum(_count(r[index['customers']]) for r in rows):,} "
-                "customers",
+                title=_title(segmentation, [r[index["customers"]] for r in rows]),
             )
         )
     return tables
@@ -124,7 +131,7 @@ def render_summary(summary: Table, stream: IO[str], *, width: int, wide: bool = 
         out.print(rich_table(summary))
         return
     if summary.title:
-        out.print(summary.title)
+        out.print(printable(summary.title))
     for table in compact_tables(summary, width):
         out.print("")
         out.print(rich_table(table, gap=GAP, bars=BAR_COLUMNS))
