@@ -138,7 +138,7 @@ def _height(figure: Figure) -> float:
         return max(2.5, 1.2 + len(figure.categories) * max(per_category, 0.3))
     if figure.kind == "heatmap":
         return max(3.0, 1.2 + 0.7 * len(figure.series))
-    return 3.5
+    return 2.8
 
 
 def figure_svg(figure: Figure, *, salt: str = "crm") -> str:

@@ -9,6 +9,7 @@ something (a font, a favicon) is stopped. Every piece of data is escaped: a segm
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from html import escape
 
 from crm.core.components import Table
@@ -31,6 +32,7 @@ caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border-bottom: 1px solid #ddd; padding: .2rem .6rem; vertical-align: top; }
 td { max-width: 22rem; }
 th { background: #f3f5f8; text-align: left; }
+td:first-child { white-space: nowrap; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .85rem; }
@@ -39,11 +41,16 @@ figcaption { color: #555; font-size: .85rem; }
 
 
 def _cell(value: object, number: bool = False) -> str:
+    """One cell: numbers right-aligned with thousands separators, everything escaped."""
     if value is None:
         return "<td></td>"
-    number = number or (isinstance(value, int | float) and not isinstance(value, bool))
-    number = number or type(value).__name__ == "Decimal"
-    text = f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        text = f"{value:,.6g}" if abs(value) >= 1e6 else f"{value:,.6f}".rstrip("0").rstrip(".")
+        number = True
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+        text, number = f"{value:,}", True
+    else:
+        text = str(value)
     css = ' class="number"' if number or text.startswith("<") else ""
     return f"<td{css}>{escape(text)}</td>"
 
@@ -55,7 +62,8 @@ def _is_share(name: str, values: list[object]) -> bool:
 
 def render_table(table: Table) -> str:
     """Shares (fractions in a column named `...share`) read as percentages."""
-    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in table.columns)
+    # `mean_rfm.recency` reads (and wraps) as `mean rfm.recency`
+    head = "".join(f'<th scope="col">{escape(c.replace("_", " "))}</th>' for c in table.columns)
     shares = [
         _is_share(name, [row[i] for row in table.rows]) for i, name in enumerate(table.columns)
     ]
@@ -81,10 +89,49 @@ def render_figure(figure: Figure, svg: str) -> str:
     return f'<figure class="chart" data-kind="{figure.kind}" aria-label="{label}">{svg}{caption}</figure>'
 
 
+SUMMARY_KEYS = ("segmentation", "segment", "customers", "share")
+
+
+def summary_tables(summary: Table) -> list[Table]:
+    """The segment summary read per segmentation: its numbers in one table, what its segments
+    mean and what to do in another (one wide table of everything does not read)."""
+    at = {name: i for i, name in enumerate(summary.columns)}
+    texts = [c for c in ("description", "action") if c in at]
+    numbers = [c for c in summary.columns if c not in ("segmentation", *texts)]
+    tables = []
+    for segmentation in dict.fromkeys(row[at["segmentation"]] for row in summary.rows):
+        rows = [r for r in summary.rows if r[at["segmentation"]] == segmentation]
+        tables.append(
+            Table(
+                columns=tuple(numbers),
+                rows=tuple(tuple(r[at[c]] for c in numbers) for r in rows),
+                title=f"{segmentation}",
+            )
+        )
+        meanings = tuple(
+            (r[at["segment"]], *(r[at[c]] for c in texts))
+            for r in rows
+            if any(r[at[c]] for c in texts)
+        )
+        if meanings:
+            tables.append(
+                Table(
+                    columns=("segment", *texts),
+                    rows=meanings,
+                    title=f"{segmentation}: what the segments mean",
+                )
+            )
+    return tables
+
+
 def _section(index: int, section: Section, draw: Callable[[Figure, str], str]) -> str:
     parts = []
     for number, block in enumerate(section.blocks):
-        if isinstance(block, Table):
+        if isinstance(block, Table) and set(SUMMARY_KEYS) <= set(block.columns):
+            if block.title:
+                parts.append(f"<h3>{escape(block.title)}</h3>")
+            parts.extend(render_table(t) for t in summary_tables(block))
+        elif isinstance(block, Table):
             parts.append(render_table(block))
         elif isinstance(block, Text):
             parts.append(f"<p>{escape(block.text)}</p>")
