@@ -141,6 +141,26 @@ def _height(figure: Figure) -> float:
     return 2.8
 
 
+def _set_margins(drawing: Any, figure: Figure, height: float) -> None:
+    """Margins from the longest category label, in inches: a fixed layout draws the figure
+    once, where matplotlib's constrained layout measures it by drawing it twice (about half
+    the time of a report goes into that)."""
+    if figure.kind in ("bar", "stacked_bar"):
+        labels = figure.categories
+    elif figure.kind == "heatmap":
+        labels = tuple(s.name for s in figure.series)
+    else:
+        labels = ()
+    label_inches = 0.07 * max((len(label) for label in labels), default=4)
+    left = 0.45 + max(0.35, label_inches)
+    drawing.subplots_adjust(
+        left=left / WIDTH_INCHES,
+        right=1 - 0.25 / WIDTH_INCHES,
+        bottom=0.55 / height,
+        top=1 - 0.35 / height,
+    )
+
+
 def figure_svg(figure: Figure, *, salt: str = "crm") -> str:
     """The figure as an `<svg>` element (no XML declaration), ready to inline into HTML."""
     import matplotlib
@@ -148,9 +168,11 @@ def figure_svg(figure: Figure, *, salt: str = "crm") -> str:
     from matplotlib.figure import Figure as Drawing
 
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none", "font.size": 9}):
-        drawing = Drawing(figsize=(WIDTH_INCHES, _height(figure)), layout="constrained")
+        height = _height(figure)
+        drawing = Drawing(figsize=(WIDTH_INCHES, height))
         FigureCanvasSVG(drawing)
         axes = drawing.add_subplot()
+        _set_margins(drawing, figure, height)
         if figure.kind in ("bar", "stacked_bar"):
             _bars(axes, figure, stacked=figure.kind == "stacked_bar")
         elif figure.kind == "histogram":
