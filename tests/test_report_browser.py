@@ -41,15 +41,12 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`crm demo` (400 customers), then `crm report --format html --output report.html`."""
-    directory = tmp_path_factory.mktemp("demo")
-    runner = CliRunner()
-    made = runner.invoke(cli, ["demo", str(directory), "--customers", "400", "-f", "csv"])
-    assert made.exit_code == 0, made.output
-    report = directory / "report.html"
-    app = App(config_path=directory / "crm.toml")
-    written = runner.invoke(cli, ["report", "--format", "html", "--output", str(report)], obj=app)
+def demo_report(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`crm report --format html --output report.html` over the demo project."""
+    report = tmp_path_factory.mktemp("report") / "report.html"
+    app = App(config_path=demo_dir / "crm.toml")
+    args = ["report", "--format", "html", "--output", str(report)]
+    written = CliRunner().invoke(cli, args, obj=app)
     assert written.exit_code == 0, written.output
     return report
 

@@ -13,14 +13,6 @@ from crm.cli.app import App
 from crm.cli.terminal import bar
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("demo80")
-    made = CliRunner().invoke(cli, ["demo", str(directory), "--customers", "400", "-f", "csv"])
-    assert made.exit_code == 0, made.output
-    return directory
-
-
 def _segment(directory: Path, *args: str, columns: str | None = "80") -> str:
     app = App(config_path=directory / "crm.toml")
     env = {"COLUMNS": columns}
