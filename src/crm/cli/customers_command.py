@@ -47,13 +47,23 @@ def _profile_table(profile: dict[str, Any]) -> Table:
 @customers.command()
 @click.argument("customer_id")
 @click.option("--last", default=10, show_default=True, help="How many recent interactions.")
+@click.option(
+    "--unmask",
+    is_flag=True,
+    help="Show name, email, phone, birth date and city as stored (written to the audit log).",
+)
 @output_options
 @click.pass_context
-def show(ctx: click.Context, customer_id: str, last: int, fmt: str, output: Path | None) -> None:
+def show(
+    ctx: click.Context, customer_id: str, last: int, unmask: bool, fmt: str, output: Path | None
+) -> None:
     """Show CUSTOMER_ID: attributes, purchase totals, current segments with what they mean and
-    what to do, the run they come from, scores and last interactions."""
+    what to do, the run they come from, scores and last interactions.
+
+    Personal fields are masked by the [privacy] rules of crm.toml unless --unmask.
+    """
     project = get_app(ctx).project
-    found = project.customer_profile(customer_id, last=last)
+    found = project.customer_profile(customer_id, last=last, unmask=unmask)
     profile = {**found.to_dict(), **project.customer_summary(found)}
     emit_document(profile, fmt, output, lambda: _profile_table(profile))
     if profile["stale"]:

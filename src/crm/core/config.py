@@ -25,9 +25,10 @@ from attrs import field, frozen
 from cattrs.gen import make_dict_structure_fn, override
 
 from crm.core.errors import ConfigError
+from crm.core.privacy.options import PrivacyConfig
 
 CONFIG_FILE_NAME = "crm.toml"
-CORE_TABLES = ("database", "plugins", "import", "segmentations", "reports")
+CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy", "reports")
 
 T = TypeVar("T")
 
@@ -106,6 +107,7 @@ class CrmConfig:
     plugins: PluginsConfig = field(factory=PluginsConfig)
     import_: ImportConfig = field(factory=ImportConfig)
     segmentations: Mapping[str, RuleSegmentationConfig] = field(factory=dict)
+    privacy: PrivacyConfig = field(factory=PrivacyConfig)
     reports: ReportsConfig = field(factory=ReportsConfig)
     #: The tables named after plugins, raw until `structure_options` (phase 2).
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(factory=dict)
@@ -128,6 +130,8 @@ class CrmConfig:
             data["import"] = imports
         if self.segmentations:
             data["segmentations"] = converter.unstructure(dict(self.segmentations))
+        if self.privacy != PrivacyConfig():
+            data["privacy"] = converter.unstructure(self.privacy)
         if self.reports != ReportsConfig():  # absent by default: older runs keep their hash
             data["reports"] = converter.unstructure(self.reports)
         for name, table in sorted(self.plugin_tables.items()):
