@@ -205,3 +205,34 @@ def test_the_report_example_in_the_plugin_guide_builds(tmp_path: Path, seed: Any
     (section,) = project.report(["segment-sizes"]).sections
     assert section.tables[0].rows == (("Big", 1), ("Small", 1))
     assert section.figures[0].series[0].values == (1.0, 1.0)
+
+
+def _figure(kind: str) -> Figure:
+    two = (
+        Series(name="first", values=(1, 2, None), x=(0.5, 1.5, 2.5), hidden=("", "", "<5")),
+        Series(name="second", values=(3, 1, 2), x=(1.0, 2.0, 3.0), labels=("a", "b", "c")),
+    )
+    return Figure(
+        kind=kind,  # type: ignore[arg-type]
+        title=f"A {kind} chart",
+        categories=("x", "y", "z"),
+        series=two[:1] if kind == "histogram" else two,
+        x_label="things",
+        y_label="amount",
+        unit="EUR",
+    )
+
+
+@pytest.mark.parametrize("kind", ["bar", "stacked_bar", "line", "histogram", "heatmap", "scatter"])
+def test_every_chart_kind_draws_its_title_and_axis_labels(kind: str) -> None:
+    from crm.cli.terminal import figure_lines
+
+    svg = figure_svg(_figure(kind))
+    assert f">A {kind} chart<" in svg
+    if kind != "heatmap":
+        assert "amount (EUR)" in svg  # the value axis names its unit
+    if kind != "scatter":  # a hidden small group is marked where its value would be
+        assert "&lt;5" in svg
+    lines = figure_lines(_figure(kind), 80)
+    assert lines[0].startswith(f"A {kind} chart")
+    assert all(len(line) <= 80 for line in lines)

@@ -78,6 +78,7 @@ def _line(axes: Any, figure: Figure) -> None:
     positions = list(range(len(figure.categories)))
     for i, series in enumerate(figure.series):
         axes.plot(positions, _numbers(series), marker="o", label=series.name, color=PALETTE[i % 7])
+        _mark_gaps(axes, series, [float(p) for p in positions], horizontal=False)
     axes.set_xticks(positions, figure.categories)
     axes.set_xlabel(figure.x_label)
     axes.set_ylabel(_value_label(figure))
