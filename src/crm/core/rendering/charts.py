@@ -37,8 +37,21 @@ def _mark_gaps(axes: Any, series: Series, positions: list[float], horizontal: bo
     """Write a suppressed value's marker (`<5`) where its bar would be."""
     for index, position in enumerate(positions):
         if series.marker(index):
-            xy = (0, position) if horizontal else (position, 0)
-            axes.annotate(series.marker(index), xy, fontsize=8, color="#555555", va="center")
+            # at the foot of the value axis, wherever its range starts
+            xy, coords = (
+                ((0.005, position), ("axes fraction", "data"))
+                if horizontal
+                else ((position, 0.03), ("data", "axes fraction"))
+            )
+            axes.annotate(
+                series.marker(index),
+                xy,
+                xycoords=coords,
+                fontsize=8,
+                color="#555555",
+                va="center",
+                ha="left" if horizontal else "center",
+            )
 
 
 def _bars(axes: Any, figure: Figure, stacked: bool) -> None:
