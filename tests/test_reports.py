@@ -236,3 +236,8 @@ def test_every_chart_kind_draws_its_title_and_axis_labels(kind: str) -> None:
     lines = figure_lines(_figure(kind), 80)
     assert lines[0].startswith(f"A {kind} chart")
     assert all(len(line) <= 80 for line in lines)
+
+
+def test_a_customers_column_that_is_not_a_column_is_refused() -> None:
+    with pytest.raises(ValueError, match="customers_column 'people' is not one of its columns"):
+        Table(columns=("segment", "customers"), rows=(), customers_column="people")

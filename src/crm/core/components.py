@@ -130,6 +130,13 @@ class Table:
     name: str = ""
     customers_column: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        if self.customers_column is not None and self.customers_column not in self.columns:
+            raise ValueError(
+                f"table {self.title or self.name!r}: customers_column "
+                f"{self.customers_column!r} is not one of its columns {list(self.columns)}"
+            )
+
 
 @frozen(kw_only=True)
 class ReportContext:
