@@ -185,3 +185,30 @@ def test_a_valid_config_passes_the_check(tmp_path: Path) -> None:
     checked = check_config(config)
     assert checked.plugins == ("rfm",)
     assert checked.segmentations == ("rfm", "big")
+
+
+@pytest.mark.parametrize("table", ["database", "plugins", "import", "privacy", "reports"])
+def test_every_core_table_is_structured_and_reported_with_the_others(table: str) -> None:
+    """A core table added later is checked too, alongside a problem in another table."""
+    from crm.core.config import CORE_TABLES
+
+    assert table in CORE_TABLES
+    other = "database" if table != "database" else "plugins"
+    with pytest.raises(ConfigError) as caught:
+        loads_config(f"[{table}]\nno_such_key = 1\n[{other}]\nalso_not_a_key = 1\n")
+    tables = sorted(line.split(": ")[1] for line in caught.value.lines)
+    assert tables == sorted([table, other])
+    assert all("unknown key" in line for line in caught.value.lines)
+
+
+def test_core_tables_in_the_test_above_are_all_of_them() -> None:
+    from crm.core.config import CORE_TABLES
+
+    assert set(CORE_TABLES) == {
+        "database",
+        "plugins",
+        "import",
+        "privacy",
+        "reports",
+        "segmentations",
+    }

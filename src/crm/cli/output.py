@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -31,6 +30,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from crm.cli.terminal import terminal_width
 from crm.core.components import Table
 
 FORMATS = ("table", "csv", "json")
@@ -209,12 +209,14 @@ def _render_rich(table: Table, stream: IO[str]) -> None:
     columns = [printable(c) for c in table.columns]
     cells = [[printable(_text(v)) for v in row] for row in table.rows]
     for name, is_number in zip(columns, numeric, strict=True):
-        rich_table.add_column(Text(name), justify="right" if is_number else "left", overflow="fold")
+        rich_table.add_column(
+            Text(name), justify="right" if is_number else "left", overflow="fold", no_wrap=is_number
+        )
     for row in cells:
         rich_table.add_row(*(Text(cell) for cell in row))
     interactive = stream.isatty() if hasattr(stream, "isatty") else False
-    natural = sum(max([len(c)] + [len(r[i]) for r in cells]) + 3 for i, c in enumerate(columns))
-    width = shutil.get_terminal_size((120, 24)).columns if interactive else max(natural + 1, 80)
+    # Piped, the width a person's terminal would have (COLUMNS, else 80), not the table's own.
+    width = terminal_width()
     console = Console(
         file=stream,
         width=width,

@@ -28,13 +28,13 @@ from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn, overri
 from crm.core.config_file import parse_toml, read_config_file
 from crm.core.config_problems import describe_type, problem_lines
 from crm.core.errors import ConfigError
-from crm.core.import_formats import date_format_problem, delimiter_problem, mapping_problem
-from crm.core.key_paths import key_part, key_path
+from crm.core.import_formats import import_table_problems
+from crm.core.key_paths import key_part
 from crm.core.privacy.options import PrivacyConfig
 from crm.core.redaction import redact_url
 
 CONFIG_FILE_NAME = "crm.toml"
-CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy")
+CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy", "reports")
 
 T = TypeVar("T")
 
@@ -98,6 +98,19 @@ class RuleSegmentationConfig:
     description: str = ""
 
 
+def _at_least_one(_instance: Any, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be 1 or more (1 shows every group), got {value}")
+
+
+@frozen
+class ReportsConfig:
+    """`[reports]`: `min_group_size` hides any cell, bar or row of a report that describes fewer
+    customers (default 5), so a shared report cannot single out a person."""
+
+    min_group_size: int = field(default=5, validator=_at_least_one)
+
+
 @frozen
 class CrmConfig:
     database: DatabaseConfig = field(factory=DatabaseConfig)
@@ -105,6 +118,7 @@ class CrmConfig:
     import_: ImportConfig = field(factory=ImportConfig)
     segmentations: Mapping[str, RuleSegmentationConfig] = field(factory=dict)
     privacy: PrivacyConfig = field(factory=PrivacyConfig)
+    reports: ReportsConfig = field(factory=ReportsConfig)
     #: The tables named after plugins, raw until `structure_options` (phase 2).
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(factory=dict)
     #: The file this was read from; relative paths in it are relative to its folder.
@@ -133,6 +147,8 @@ class CrmConfig:
             data["segmentations"] = converter.unstructure(dict(self.segmentations))
         if self.privacy != PrivacyConfig():
             data["privacy"] = converter.unstructure(self.privacy)
+        if self.reports != ReportsConfig():  # absent by default: older runs keep their hash
+            data["reports"] = converter.unstructure(self.reports)
         for name, table in sorted(self.plugin_tables.items()):
             data[name] = dict(table)
         return data
@@ -234,6 +250,16 @@ def structure(data: Any, cls: type[T], *, source: str, prefix: str | tuple[str, 
         raise ConfigError(problem_lines(exc, source, parts)) from None
 
 
+def _core_fields() -> dict[str, attrs.Attribute[Any]]:
+    attrs.resolve_types(CrmConfig)  # the annotations are strings (from __future__ import)
+    fields = {a.name.removesuffix("_"): a for a in attrs.fields(CrmConfig)}
+    return {table: fields[table] for table in CORE_TABLES}
+
+
+#: Core table name -> the CrmConfig attribute that holds it (`import` -> `import_`).
+_CORE_FIELDS = _core_fields()
+
+
 def _recovered_enabled(value: Any) -> tuple[str, ...]:
     # `enabled = "rfm"` is wrong, but it says which plugin is meant: checking goes on with it.
     if isinstance(value, str):
@@ -249,20 +275,6 @@ def _table(data: Mapping[str, Any], name: str, source: str, problems: list[str])
         return value
     problems.append(f"{source}: {name}: expected a table [{name}], got {value!r}")
     return {}
-
-
-def _import_problems(config: ImportConfig, source: str) -> list[str]:
-    found = []
-    if (problem := delimiter_problem(config.delimiter)) is not None:
-        found.append(f"{source}: import.delimiter: {problem}, got {config.delimiter!r}")
-    if (problem := date_format_problem(config.date_format)) is not None:
-        found.append(f"{source}: import.date_format: {problem}, got {config.date_format!r}")
-    for target in ("customers", "interactions"):
-        for name, column in getattr(config, target).items():
-            if (problem := mapping_problem(column)) is not None:
-                where = key_path(("import", target, name))
-                found.append(f"{source}: {where}: {problem}, got {column!r}")
-    return found
 
 
 def parse_config_leniently(
@@ -285,21 +297,26 @@ def parse_config_leniently(
                 f"({', '.join(CORE_TABLES)})"
             )
 
-    def part(name: str, cls: type[T], default: T) -> T:
+    # Each table is structured on its own, so a broken one does not hide the others' problems.
+    # Every table of CORE_TABLES but [segmentations] is one attrs class: the CrmConfig field of
+    # that name (`import_` for [import]).
+    parts: dict[str, Any] = {}
+    for table in CORE_TABLES:
+        if table == "segmentations":
+            continue
+        attribute = _CORE_FIELDS[table]
+        assert attribute.type is not None  # resolved by _core_fields
         try:
-            return structure(_table(data, name, source, problems), cls, source=source, prefix=name)
+            parts[attribute.name] = structure(
+                _table(data, table, source, problems), attribute.type, source=source, prefix=table
+            )
         except ConfigError as exc:
             problems.extend(exc.lines)
-            return default
-
-    database = part("database", DatabaseConfig, DatabaseConfig())
-    raw_plugins = _table(data, "plugins", source, [])
-    plugins = part(
-        "plugins", PluginsConfig, PluginsConfig(_recovered_enabled(raw_plugins.get("enabled")))
-    )
-    imports = part("import", ImportConfig, ImportConfig())
-    privacy = part("privacy", PrivacyConfig, PrivacyConfig())
-    problems.extend(_import_problems(imports, source))
+    if "plugins" not in parts:  # `enabled = "rfm"` still says which plugin is meant
+        raw_plugins = _table(data, "plugins", source, [])
+        parts["plugins"] = PluginsConfig(_recovered_enabled(raw_plugins.get("enabled")))
+    if "import_" in parts:
+        problems.extend(import_table_problems(parts["import_"], source))
     segmentations: dict[str, RuleSegmentationConfig] = {}
     for name, table in _table(data, "segmentations", source, problems).items():
         try:
@@ -308,15 +325,7 @@ def parse_config_leniently(
             )
         except ConfigError as exc:
             problems.extend(exc.lines)
-    config = CrmConfig(
-        database=database,
-        plugins=plugins,
-        import_=imports,
-        segmentations=segmentations,
-        privacy=privacy,
-        plugin_tables=plugin_tables,
-        path=path,
-    )
+    config = CrmConfig(**parts, segmentations=segmentations, plugin_tables=plugin_tables, path=path)
     return config, problems
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
+
+from crm.core.key_paths import key_path
 
 #: `delimiter` value for files whose columns are separated by runs of spaces (CDNOW_master.txt).
 WHITESPACE_DELIMITER = "whitespace"
@@ -56,3 +59,19 @@ def mapping_problem(column: str) -> str | None:
     if not column.strip():
         return 'expected FIELD = "column name" with a non-empty column name'
     return None
+
+
+def import_table_problems(config: Any, source: str) -> list[str]:
+    """Every value of a structured `[import]` table (an ImportConfig) these rules reject, one
+    line each with its key path."""
+    found = []
+    if (problem := delimiter_problem(config.delimiter)) is not None:
+        found.append(f"{source}: import.delimiter: {problem}, got {config.delimiter!r}")
+    if (problem := date_format_problem(config.date_format)) is not None:
+        found.append(f"{source}: import.date_format: {problem}, got {config.date_format!r}")
+    for target in ("customers", "interactions"):
+        for name, column in getattr(config, target).items():
+            if (problem := mapping_problem(column)) is not None:
+                where = key_path(("import", target, name))
+                found.append(f"{source}: {where}: {problem}, got {column!r}")
+    return found

@@ -27,7 +27,7 @@ from crm.core.components import (
     Segmenter,
     StageModel,
 )
-from crm.core.config import CrmConfig, structure_options
+from crm.core.config import CORE_TABLES, CrmConfig, structure_options
 from crm.core.errors import ConfigError, PluginError, blamed_on
 from crm.core.facts import Facts
 from crm.core.key_paths import key_part, key_path
@@ -97,8 +97,8 @@ def check_plugin_tables(config: CrmConfig, installed: Mapping[str, object]) -> N
         known = ", ".join(installed) or "none"
         raise ConfigError(
             [
-                f"{source}: {key_part(name)}: no installed plugin is called {name!r} (installed plugins: "
-                f"{known}; core tables: database, plugins, import, segmentations)"
+                f"{source}: {key_part(name)}: no installed plugin is called {name!r} "
+                f"(installed plugins: {known}; core tables: {', '.join(CORE_TABLES)})"
                 for name in unknown
             ]
         )
