@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -170,10 +171,28 @@ def test_report_lists_the_registered_reports(project_dir: Path) -> None:
 
 
 def test_report_segments_matches_the_segment_summary(project_dir: Path) -> None:
+    # Every group here is smaller than the default min_group_size of 5: show them all.
+    (project_dir / "crm.toml").write_text(
+        "[plugins]\nenabled = []\n[reports]\nmin_group_size = 1\n"
+    )
     report = invoke(project_dir, "report", "segments", "-f", "json")
     segment = invoke(project_dir, "segment", "--no-store", "-f", "json")
     assert report.exit_code == 0, report.output
     assert json.loads(report.stdout) == json.loads(segment.stdout)
+
+
+def test_report_segments_hides_groups_below_min_group_size(project_dir: Path) -> None:
+    # size: Big has 1 customer, Small 2; with min_group_size 2 only Big is hidden
+    (project_dir / "crm.toml").write_text(
+        "[plugins]\nenabled = []\n[reports]\nmin_group_size = 2\n"
+    )
+    report = invoke(project_dir, "report", "segments", "-f", "json")
+    assert report.exit_code == 0, report.output
+    rows = {r["segment"]: r for r in json.loads(report.stdout)}
+    assert rows["Big"]["customers"] == "<2"
+    assert rows["Big"]["revenue"] == "<2"
+    assert rows["Big"]["description"] == "spent 100 or more"
+    assert (rows["Small"]["customers"], rows["Small"]["revenue"]) == (2, 150.49)
 
 
 def test_unknown_report_suggests_the_close_name(project_dir: Path) -> None:
@@ -229,9 +248,15 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     rfm = [r for r in rows if r["segmentation"] == "rfm"]
     assert [r["segment"] for r in rfm][:2] == ["Champions", "Loyal Customers"]
-    assert sum(r["customers"] for r in rfm) == 300  # every customer once, "(none)" included
     assert {r["segmentation"] for r in rows} == {"rfm", "region", "value"}
     assert (target / "crm.toml").exists() and (target / "crm.db").exists()
+    # Every customer once, "(none)" included, except those who refused profiling.
+    with sqlite3.connect(target / "crm.db") as db:
+        (refused,) = db.execute(
+            "SELECT count(*) FROM customer WHERE NOT consent_profiling"
+        ).fetchone()
+    assert refused > 0
+    assert sum(r["customers"] for r in rfm) == 300 - refused
     config = load_config(target / "crm.toml")
     assert config.plugins.enabled == ("rfm",)
     again = CliRunner().invoke(cli, ["demo", str(target)], obj=App(config_path=tmp_path / "x.toml"))

@@ -6,6 +6,7 @@ tests/test_docs.py checks that every hook in crm.core.hooks is named in this fil
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ import numpy as np
 import pytest
 from attrs import frozen
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from crm import (
+    ReportContext,
     ReportSpec,
     StageModelSpec,
     Table,
@@ -25,6 +28,7 @@ from crm.cli import cli
 from crm.cli.app import App
 from crm.core.config import parse_config
 from crm.core.project import Project
+from crm.core.report_model import Section
 from tests.conftest import BigSpendersPlugin, SpendPlugin
 
 
@@ -88,22 +92,48 @@ def test_hook_register_stage_models(tmp_path: Path, seed: Any) -> None:
 
 
 @frozen
+class Limit:
+    minimum: int = 0
+
+
+@frozen
 class CountReport:
-    def build(self, result: Any) -> Table:
-        return Table(columns=("customers",), rows=((len(result.facts),),))
+    options: Limit
+
+    def build(self, context: ReportContext) -> Section:
+        # the context's read-only connection and tables: an aggregate of the report's own
+        purchases = context.connection.scalar(
+            select(func.count()).select_from(context.tables.interaction)
+        )
+        return Section(
+            title="Counts",
+            blocks=(
+                Table(
+                    columns=("customers", "purchases", "as_of", "minimum"),
+                    rows=(
+                        (len(context.run.facts), purchases, context.as_of, self.options.minimum),
+                    ),
+                ),
+            ),
+        )
 
 
 class ReportPlugin:
     @hookimpl
     def register_reports(self, register: Callable[[ReportSpec], None]) -> None:
-        register(ReportSpec(name="count", factory=lambda _o: CountReport()))
+        register(ReportSpec(name="count", factory=CountReport, options=Limit))
 
 
 def test_hook_register_reports(tmp_path: Path, seed: Any) -> None:
-    project = project_with(tmp_path, ("reports", ReportPlugin()))
+    project = project_with(tmp_path, ("counts", ReportPlugin()), counts={"minimum": 3})
     seed(project.engine, PURCHASES)
-    report = project.registry.reports["count"].spec.factory(None)
-    assert report.build(project.segment(store=False)).rows == ((2,),)
+    document = project.report(["count"], as_of=date(2024, 3, 3))
+    (section,) = document.sections
+    assert (section.report, section.plugin) == ("count", "counts")
+    # as of 2024-03-03, b's purchase of that day is ignored by the run, not by the report's SQL
+    assert section.tables[0].rows == ((2, 3, date(2024, 3, 3), 3),)
+    assert document.header.as_of == "2024-03-03"
+    assert document.header.run_id is None
 
 
 class CommandPlugin:
@@ -176,6 +206,75 @@ def test_hook_segmentation_finished(tmp_path: Path, seed: Any) -> None:
     assert unstored.scores["spend.total"].tolist() == [15000.0, 5050.0]
 
 
+class AliasPlugin:
+    """Stores customer aliases in a table of its own, and erases them when asked."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.keys: list[int] = []
+        self.fail = fail
+
+    @hookimpl
+    def customer_erased(self, connection: Any, customer_key: int) -> None:
+        from sqlalchemy import text
+
+        self.keys.append(customer_key)
+        connection.execute(text("DELETE FROM alias WHERE customer_key = :k"), {"k": customer_key})
+        if self.fail:
+            raise RuntimeError("alias store unavailable")
+
+
+def _alias_project(tmp_path: Path, seed: Any, plugin: AliasPlugin) -> tuple[Project, int]:
+    from sqlalchemy import text
+
+    project = project_with(tmp_path, ("alias", plugin))
+    seed(project.engine, PURCHASES, {"a": {"name": "Ann"}})
+    with project.engine.begin() as conn:
+        key = conn.execute(text("SELECT id FROM customer WHERE external_id = 'a'")).scalar_one()
+        conn.execute(text("CREATE TABLE alias (customer_key INTEGER, alias TEXT)"))
+        conn.execute(text("INSERT INTO alias VALUES (:k, 'ann@old'), (99, 'other')"), {"k": key})
+    return project, key
+
+
+def test_hook_customer_erased_runs_inside_the_erasure(tmp_path: Path, seed: Any) -> None:
+    from sqlalchemy import text
+
+    plugin = AliasPlugin()
+    project, key = _alias_project(tmp_path, seed, plugin)
+    project.forget("a")
+    assert plugin.keys == [key]
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT alias FROM alias")).scalars().all() == ["other"]
+
+
+def test_customer_erased_runs_again_when_a_restore_reapplies_an_erasure(
+    tmp_path: Path, seed: Any
+) -> None:
+    from sqlalchemy import text
+
+    plugin = AliasPlugin()
+    project, key = _alias_project(tmp_path, seed, plugin)
+    project.backup(tmp_path / "before.db")
+    project.forget("a")
+    project.restore(tmp_path / "before.db")  # brings back the plugin's row, then erases it
+    assert plugin.keys == [key, key]
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT alias FROM alias")).scalars().all() == ["other"]
+
+
+def test_a_failing_customer_erased_undoes_the_whole_erasure(tmp_path: Path, seed: Any) -> None:
+    from sqlalchemy import text
+
+    from crm.core.errors import PluginError
+
+    project, key = _alias_project(tmp_path, seed, AliasPlugin(fail=True))
+    with pytest.raises(PluginError, match="plugin 'alias': hook customer_erased failed"):
+        project.forget("a")
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alias")).scalar_one() == 2
+        name = conn.execute(text("SELECT name FROM customer WHERE id = :k"), {"k": key}).scalar()
+        assert name == "Ann"
+
+
 def test_a_plugin_may_accept_fewer_arguments_than_the_spec(tmp_path: Path) -> None:
     class NoArgs:
         called = False
@@ -198,6 +297,7 @@ HOOK_NAMES = sorted(
 def test_the_hook_list_is_what_the_docs_and_this_module_cover() -> None:
     assert HOOK_NAMES == [
         "configure",
+        "customer_erased",
         "register_commands",
         "register_reports",
         "register_scorers",

@@ -19,11 +19,18 @@ from crm.cli.demo_command import demo
 from crm.cli.import_command import import_group
 from crm.cli.init_command import init
 from crm.cli.plugins_command import plugins
+from crm.cli.privacy_commands import audit, backup, forget, restore
 from crm.cli.report_command import report
 from crm.cli.runs_command import runs
 from crm.cli.segment_command import segment
 from crm.cli.segments_command import segments
-from crm.core.errors import CrmError
+from crm.core.audit_label import command_label
+from crm.core.errors import ConfigFileMissing, CrmError
+
+
+def _command_path() -> str:
+    current = click.get_current_context(silent=True)
+    return current.command_path if current is not None else "crm"
 
 
 class PluginGroup(click.Group):
@@ -35,16 +42,39 @@ class PluginGroup(click.Group):
         return ctx.obj
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, *self._app(ctx).plugin_commands()})
+        app = self._app(ctx)
+        try:
+            plugin_commands = app.plugin_commands(self.commands)
+        except ConfigFileMissing:
+            plugin_commands = {}  # `crm --help` outside a project: the core commands
+        except CrmError as exc:
+            if app.debug:
+                raise
+            # --help must work whatever crm.toml holds: the core commands, and why no others.
+            first, *more = str(exc).splitlines() or [""]
+            tail = f" (and {len(more)} more: run crm config check)" if more else ""
+            click.echo(f"crm: plugin commands are not listed: {first}{tail}", err=True)
+            plugin_commands = {}
+        return sorted({*self.commands, *plugin_commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        return self._app(ctx).plugin_commands().get(cmd_name)
+        app = self._app(ctx)
+        try:
+            return app.plugin_commands(self.commands).get(cmd_name)
+        except ConfigFileMissing:
+            return None  # click says "No such command"
+        except CrmError as exc:
+            if app.debug:
+                raise
+            raise CrmCommandError(exc) from exc
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            # The audit log records the command path ("crm forget"), never its arguments.
+            with command_label(_command_path):
+                return super().invoke(ctx)
         except CrmError as exc:
             if isinstance(ctx.obj, App) and ctx.obj.debug:
                 raise
@@ -101,6 +131,8 @@ for command in (
     customers,
     demo,
 ):
+    cli.add_command(command)
+for command in (forget, audit, backup, restore):
     cli.add_command(command)
 
 

@@ -7,15 +7,16 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crm.cli.app import get_app
 from crm.cli.output import emit, output_options
+from crm.core.components import Table
+from crm.core.privacy import CHANNELS
 
 if TYPE_CHECKING:
-    from crm.core.components import Table
     from crm.core.pipeline import SegmentationResult
 
 
@@ -66,6 +67,28 @@ def parse_where(
     "twice means either segment), e.g. --where 'rfm=At Risk'.",
 )
 @click.option("--no-store", is_flag=True, help="Compute and print, but do not store the run.")
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Table format: every column of the summary in one table, descriptions and actions "
+    "included (csv and json always have every column).",
+)
+@click.option(
+    "--channel",
+    type=click.Choice(CHANNELS),
+    help="With --customers: a campaign list for this channel; customers without consent for "
+    "it are left out (and counted on stderr).",
+)
+@click.option(
+    "--with-contact",
+    is_flag=True,
+    help="With --customers: add name, email and phone (consent applied, masked unless --unmask).",
+)
+@click.option(
+    "--unmask",
+    is_flag=True,
+    help="With --with-contact: contact details as stored (written to the audit log).",
+)
 @output_options
 @click.pass_context
 def segment(
@@ -74,6 +97,10 @@ def segment(
     per_customer: bool,
     where: dict[str, list[str]],
     no_store: bool,
+    wide: bool,
+    channel: str | None,
+    with_contact: bool,
+    unmask: bool,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -85,15 +112,31 @@ def segment(
     """
     from crm.core.reports import customer_rows, segment_summary
 
-    if where and not per_customer:
-        raise click.UsageError("--where selects customers: use it with --customers")
+    for given, option in (
+        (where, "--where"),
+        (channel, "--channel"),
+        (with_contact, "--with-contact"),
+    ):
+        if given and not per_customer:
+            raise click.UsageError(f"{option} selects customers: use it with --customers")
+    if unmask and not with_contact:
+        raise click.UsageError("--unmask shows contact details: use it with --with-contact")
     project = get_app(ctx).project
     started = time.perf_counter()
-    built: list[Table] = []
+    built: list[Any] = []
 
     def build_output(fresh: SegmentationResult) -> None:
         # Before the run is stored: a --where naming an unknown segment stores nothing.
-        built.append(customer_rows(fresh, where) if per_customer else segment_summary(fresh))
+        if not per_customer:
+            built.append(segment_summary(fresh))
+        elif channel or with_contact:
+            built.append(
+                project.campaign_list(
+                    fresh, where, channel=channel, with_contact=with_contact, unmask=unmask
+                )
+            )
+        else:
+            built.append(customer_rows(fresh, where))
 
     with _status("Scoring customers"):
         result = project.segment(as_of=as_of, store=not no_store, check=build_output)
@@ -103,7 +146,31 @@ def segment(
         f"({time.perf_counter() - started:.2f} s)",
         err=True,
     )
-    emit(built[0], fmt, output)
+    (data,) = built
+    if not per_customer:
+        if fmt == "table":
+            emit_summary(data, output, wide=wide)
+        else:
+            emit(data, fmt, output)
+    elif channel or with_contact:
+        if channel:
+            click.echo(f"{data.left_out} customer(s) left out: no consent for {channel}", err=True)
+        emit(data.table, fmt, output)
+    else:
+        emit(data, fmt, output)
+
+
+def emit_summary(summary: Table, output: Path | None, *, wide: bool = False) -> None:
+    """The summary for people (see `crm.cli.segment_layout`), on stdout or into `output`."""
+    from crm.cli.segment_layout import render_summary
+    from crm.cli.terminal import terminal_width
+
+    if output is None:
+        render_summary(summary, sys.stdout, width=terminal_width(), wide=wide)
+        return
+    with output.open("w", encoding="utf-8") as stream:
+        render_summary(summary, stream, width=terminal_width(), wide=wide)
+    click.echo(f"wrote {len(summary.rows)} row(s) to {output}", err=True)
 
 
 def _status(message: str) -> AbstractContextManager[object]:

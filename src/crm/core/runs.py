@@ -254,7 +254,13 @@ def encode_column(name: str, values: NDArray[Any], segments: int) -> tuple[str, 
 
 def erase_customer_from_runs(connection: Connection, customer_key: int) -> int:
     """Remove one customer (by internal key) from every stored run; returns how many runs held
-    them. Run totals (`customers`) shrink accordingly; nothing else of a run changes."""
+    them.
+
+    Called inside the erasure's transaction by `crm forget`: each chunk that held them is
+    decoded, rewritten without them and encoded again. A run's total (`customers`) keeps
+    counting the person as they were at the time (docs/privacy.md); no stored value of a run
+    belongs to them any more.
+    """
     chunks = connection.execute(
         select(RunChunkRow.run_id, RunChunkRow.chunk, RunChunkRow.customers, RunChunkRow.keys)
         .where(RunChunkRow.first_key <= customer_key, RunChunkRow.last_key >= customer_key)
@@ -311,8 +317,5 @@ def erase_customer_from_runs(connection: Connection, customer_key: int) -> int:
                 connection.execute(insert(RunColumnRow), rows)
         else:
             connection.execute(delete(RunChunkRow).where(*chunk_row))
-        connection.execute(
-            update(RunRow).where(RunRow.id == run_id).values(customers=RunRow.customers - 1)
-        )
         erased += 1
     return erased
