@@ -157,7 +157,9 @@ class Project:
                 plugins=plugin_versions(self.hooks.pm, self.installed),
             )
         if store:
-            with self.engine.begin() as connection:
+            from crm.core.database import write_transaction
+
+            with write_transaction(self.engine) as connection:
                 result = with_run_id(result, store_run(connection, result, self.config))
         self.hooks.segmentation_finished(result)
         return result
