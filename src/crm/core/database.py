@@ -122,9 +122,9 @@ def _is_busy(exc: BaseException) -> bool:
     )
 
 
-def _busy_error(where: object, seconds: float) -> DatabaseBusyError:
+def _busy_error(where: str, seconds: float) -> DatabaseBusyError:
     return DatabaseBusyError(
-        f"another crm process is writing to DB {shown_url(str(where))} and did not finish "
+        f"another crm process is writing to DB {where} and did not finish "
         f"within {seconds:g} s; try again when it is done (or set {BUSY_TIMEOUT_ENV} to wait "
         "longer)"
     )
@@ -155,7 +155,7 @@ def begin_immediate(conn: Connection) -> None:
         raw.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if _is_busy(exc):
-            raise _busy_error(conn.engine.url, seconds) from None
+            raise _busy_error(str(conn.engine.url.database), seconds) from None
         raise
 
 
