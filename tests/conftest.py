@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import pytest
 from attrs import frozen
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from crm import Metric, ScorerSpec, Segment, SegmentationSpec, hookimpl
 from crm.testing import engine  # noqa: F401  (the SQLite + PostgreSQL fixture)
+
+# Property tests: a few seconds of examples per property in CI ("ci", the default), thousands
+# locally with HYPOTHESIS_PROFILE=long. Examples reuse one database per test and clean it up,
+# hence the function-scoped fixture is fine; no deadline, the machine is shared.
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "long",
+    max_examples=2_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def insert_customers_and_purchases(

@@ -192,7 +192,7 @@ def test_an_import_that_would_take_the_sum_of_amounts_past_2_to_62_is_refused(
     assert len(caught.value.problems) == 1
     assert caught.value.problems[0].startswith(
         f"{path}:3: amount (column 'amount'): with this row the amounts add up to more than "
-        "46,116,860,184,273,880 either way"
+        "46,116,860,184,273,879.04 either way"
     )
     assert counts(engine) == (1, 1)
 
@@ -324,3 +324,23 @@ def test_a_byte_order_mark_in_the_middle_is_never_part_of_an_id(
         "as where two files were joined; remove it",
     )
     assert counts(engine) == (0, 0)
+
+
+def test_an_unknown_encoding_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crm.cli import cli
+    from crm.cli.app import App
+
+    (tmp_path / "crm.toml").write_text('[plugins]\nenabled = ["rfm"]\n')
+    path = write(tmp_path, "c.csv", "customer_id\nC1\n")
+    result = CliRunner().invoke(
+        cli,
+        ["import", "customers", str(path), "--encoding", "nonesuch"],
+        obj=App(config_path=tmp_path / "crm.toml"),
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: import encoding 'nonesuch': not a text encoding Python knows; expected one "
+        "such as utf-8, cp1252, latin-1 or utf-16"
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
-from decimal import Overflow
+from decimal import Decimal, Overflow
 from itertools import repeat
 from typing import Any
 
@@ -178,7 +178,7 @@ class InteractionLoader:
             return
         label = self._amount_label()
         reason = (
-            f"with this row the amounts add up to more than {TOTAL_LIMIT_MINOR / 100:,.0f} "
+            f"with this row the amounts add up to more than {Decimal(TOTAL_LIMIT_MINOR).scaleb(-2):,} "
             "either way (counting those already stored), more than crm's 64-bit sums hold"
         )
         for position, amount in enumerate(amounts):
