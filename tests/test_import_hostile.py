@@ -96,6 +96,20 @@ def test_a_quote_closed_lines_later_is_found_at_the_line_it_opened(
         import_customers(engine, path, ImportOptions())
 
 
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_cell_beyond_the_csv_field_limit_names_its_column_and_line(
+    engine: Engine, tmp_path: Path, quoted: bool
+) -> None:
+    cell = '"' + "x\n" * 70_000 + '"' if quoted else "x" * 200_000
+    path = write(tmp_path, "c.csv", f"customer_id,note,name\nC1,a,b\nC2,{cell},c\nC3,a,b\n")
+    with pytest.raises(ImportFileError) as caught:
+        import_customers(engine, path, ImportOptions())
+    assert str(caught.value) == (
+        f"{path}:3: column 'note': the value that starts on this line is longer than 131,072 "
+        "characters (an unclosed quote?)"
+    )
+
+
 def test_a_quoted_cell_spanning_lines_imports_and_later_lines_stay_physical(
     engine: Engine, tmp_path: Path
 ) -> None:

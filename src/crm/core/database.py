@@ -106,11 +106,18 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     arguments = dict(connect_args or {})
     try:
-        if make_url(url).get_backend_name() == "sqlite":
-            arguments.setdefault("timeout", busy_timeout())
-        engine = create_engine(url, connect_args=arguments)
+        parsed = make_url(url)
+    except ArgumentError:
+        # SQLAlchemy's message repeats the URL, password and all.
+        raise ConfigError(
+            "database.url: not a database URL; expected a URL such as sqlite:///crm.db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        arguments.setdefault("timeout", busy_timeout())
+    try:
+        engine = create_engine(parsed, connect_args=arguments)
     except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"database.url {shown_url(url)}: {exc}") from exc
+        raise ConfigError(f"database.url {shown_url(parsed)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

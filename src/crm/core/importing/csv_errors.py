@@ -40,8 +40,9 @@ def find_csv_problem(lines: Iterable[str], first_line: int, delimiter: str) -> C
         line_no += 1
         if state == _START and field == 0 and '"' not in text:
             # A whole record on one line without quotes: nothing can go wrong in it.
-            if max(map(len, text.split(delimiter)), default=0) > limit:
-                return CsvProblem(line_no, 0, _too_long(limit))
+            widths = list(map(len, text.split(delimiter)))
+            if max(widths) > limit:
+                return CsvProblem(line_no, widths.index(max(widths)), _too_long(limit))
             continue
         for char in text:
             if state == _QUOTED:
