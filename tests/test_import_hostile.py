@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, insert, select
 from crm.core.errors import ConfigError, CrmError, ImportDataError, ImportFileError
 from crm.core.facts import Facts
 from crm.core.importing import ImportOptions, import_customers, import_interactions
-from crm.core.importing.parsers import TOTAL_LIMIT_MINOR
+from crm.core.importing.money import TOTAL_LIMIT_MINOR
 from crm.core.schema import CustomerRow, InteractionRow, Tables
 
 T = Tables.default()
@@ -248,8 +248,28 @@ def test_json_nested_a_thousand_deep_under_an_unmapped_key_is_a_bad_row(
     )
     with pytest.raises(ImportDataError) as caught:
         import_customers(engine, path, ImportOptions())
-    assert caught.value.problems == (f"{path}:2: not valid JSON (nested too deeply)",)
+    assert caught.value.problems == (f"{path}:2: not usable JSON (nested more than 100 deep)",)
     assert counts(engine) == (0, 0)
+
+
+def test_json_nested_deep_but_parsable_is_refused_before_it_reaches_a_reject_file(
+    engine: Engine, tmp_path: Path
+) -> None:
+    deep = "[" * 500 + "]" * 500  # parses, but writing it back could exceed the recursion limit
+    path = write(
+        tmp_path,
+        "c.jsonl",
+        '{"customer_id": "C1"}\n' + f'{{"customer_id": "C2", "junk": {deep}}}\n'
+        '{"customer_id": "C3", "junk": [[[1]]]}\n',
+    )
+    report = import_customers(engine, path, ImportOptions(skip_bad_rows=True))
+    assert (report.rows_added, report.rows_rejected) == (2, 1)
+    assert report.reject_path is not None
+    assert json.loads(report.reject_path.read_text()) == {
+        "line": 2,
+        "error": "not usable JSON (nested more than 100 deep)",
+        "text": f'{{"customer_id": "C2", "junk": {deep}}}',
+    }
 
 
 def test_a_json_integer_of_more_than_4300_digits_is_a_bad_row(

@@ -6,14 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from crm.core.importing.money import Money, Number
 from crm.core.importing.parsers import (
     Date,
     DateTime,
     FieldError,
     Flag,
     Kind,
-    Money,
-    Number,
     Parser,
     Text,
     parse_cells,

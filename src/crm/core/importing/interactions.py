@@ -32,16 +32,16 @@ from sqlalchemy import (
 
 from crm.core.importing.bulk import is_bulk, rebuilt_indexes
 from crm.core.importing.fingerprint import FINGERPRINT_FIELDS, fingerprints, texts
-from crm.core.importing.options import DEFAULT_KIND, ImportOptions
-from crm.core.importing.parsers import (
+from crm.core.importing.money import (
     AMOUNT_LIMIT_MINOR,
     MONEY,
     TOTAL_LIMIT_MINOR,
-    FieldError,
     checked_minor,
     to_minor,
     too_large_amount,
 )
+from crm.core.importing.options import DEFAULT_KIND, ImportOptions
+from crm.core.importing.parsers import FieldError
 from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
 from crm.core.importing.staging import insert_missing, rows_changed

@@ -307,16 +307,11 @@ class JsonLinesSource(Source):
                     continue
                 record, reason = _record(stripped)
                 if isinstance(record, dict):
-                    try:
-                        row = [_cell(record.get(key)) for key in keys]
-                    except RecursionError:
-                        row, reason = None, "not usable JSON (nested too deeply)"
-                    if row is not None:
-                        lines.append(self.line)
-                        rows.append(row)
-                        raw.append(record)
-                        continue
-                bad.append(BadRow(self.line, stripped, reason))
+                    lines.append(self.line)
+                    rows.append([_cell(record.get(key)) for key in keys])
+                    raw.append(record)
+                else:
+                    bad.append(BadRow(self.line, stripped, reason))
             yield Batch(lines, rows, raw, bad)
 
 
@@ -330,7 +325,7 @@ def _record(text: str) -> tuple[object, str]:
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
     except RecursionError:
-        return None, "not valid JSON (nested too deeply)"
+        return None, _TOO_DEEP
     except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
         return (
             None,
@@ -338,7 +333,30 @@ def _record(text: str) -> tuple[object, str]:
         )
     if not isinstance(record, dict):
         return None, "not a JSON object"
+    # Counting brackets is a C loop; only a line with many of them is measured properly.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(record) > MAX_JSON_DEPTH:
+        return None, _TOO_DEEP
     return record, ""
+
+
+#: Records nest at most this deep. Exports are flat; the bound keeps every later step (a cell's
+#: JSON text, the record written back to a reject file) clear of Python's recursion limit.
+MAX_JSON_DEPTH = 100
+_TOO_DEEP = f"not usable JSON (nested more than {MAX_JSON_DEPTH} deep)"
+
+
+def _depth(value: object) -> int:
+    """How deep lists and objects nest in `value` (without recursion)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _cell(value: Any) -> str:
