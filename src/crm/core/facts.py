@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from attrs import field, frozen
-from sqlalchemy import Connection, Select, and_, case, func, literal, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.types import String
 
 from crm.core.schema import Tables
@@ -65,6 +75,8 @@ def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
             purchases.c.revenue_minor,
         )
         .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id))
+        # A customer merged into another (crm.core.merging) lives on in the survivor's row.
+        .where(~exists().where(tables.customer_alias.c.merged_customer_id == c.c.id))
         .order_by(c.c.id)
     )
 

@@ -15,9 +15,11 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
+    from sqlalchemy import Connection
 
     from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
     from crm.core.config import CrmConfig
+    from crm.core.merging import CustomerMerge
     from crm.core.pipeline import SegmentationResult
     from crm.core.registry import Registry
 
@@ -78,4 +80,14 @@ def segmentation_finished(result: SegmentationResult) -> None:
     """Notification after every segmentation run, stored or not (export, alerting, audit).
 
     `result.run_id` is the stored run's id, or None for a run that was not stored.
+    """
+
+
+@hookspec
+def customers_merged(merge: CustomerMerge, connection: Connection) -> None:
+    """Called inside the transaction of every merge of customers, and of every undo of one.
+
+    Core has already moved the interactions and recorded the aliases; a plugin that stores data
+    about customers moves its own rows for `merge.merged_ids` to `merge.survivor_id` (and back
+    when `merge.undone` is true) on `connection`. Raising rolls the whole merge back.
     """

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from crm.core.importing import ImportOptions, ImportReport
+    from crm.core.merging import CustomerMerge
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
     from crm.core.plugins import CrmHooks, InstalledPlugin, PluginInfo
     from crm.core.profiles import CustomerProfile
@@ -175,6 +176,68 @@ class Project:
         from crm.core.importing import import_interactions
 
         return import_interactions(self.engine, path, options, progress)
+
+    def merge_customers(
+        self, survivor: str, merged: Iterable[str], *, reason: str = "manual"
+    ) -> CustomerMerge:
+        """Merge customers (external ids) into `survivor` in one transaction; see
+        `crm.core.merging`. Plugins fix their own data in `customers_merged`."""
+        return self.merge_many([(survivor, tuple(merged), reason)])[0]
+
+    def merge_many(self, merges: Iterable[tuple[str, tuple[str, ...], str]]) -> list[CustomerMerge]:
+        """Several merges (survivor, merged, reason), all in one transaction: all or none."""
+        from crm.core.merging import merge_customers
+
+        self.registry  # noqa: B018 - plugins are loaded and configured before any write
+        done = []
+        with self.engine.begin() as connection:
+            for survivor, merged, reason in merges:
+                merge = merge_customers(connection, self.tables, survivor, merged, reason=reason)
+                self.hooks.customers_merged(merge, connection)
+                done.append(merge)
+        return done
+
+    def unmerge(self, customer_or_merge: str | int) -> CustomerMerge:
+        """Undo a merge exactly: by its id (int), or the latest standing merge of a customer."""
+        from crm.core.merging import latest_merge_of, unmerge
+
+        self.registry  # noqa: B018
+        with self.engine.begin() as connection:
+            merge_id = (
+                customer_or_merge
+                if isinstance(customer_or_merge, int)
+                else latest_merge_of(connection, self.tables, customer_or_merge)
+            )
+            merge = unmerge(connection, self.tables, merge_id)
+            self.hooks.customers_merged(merge, connection)
+        return merge
+
+    def merges(self, *, include_undone: bool = False) -> list[CustomerMerge]:
+        """Recorded merges, newest first."""
+        from crm.core.merging import list_merges
+
+        with self.engine.connect() as connection:
+            return list_merges(connection, self.tables, include_undone=include_undone)
+
+    def merged_into(self, external_id: str) -> str | None:
+        """The survivor's external id if `external_id` was merged into another customer."""
+        from sqlalchemy import select
+
+        alias, c = self.tables.customer_alias, self.tables.customer
+        with self.engine.connect() as connection:
+            found: str | None = connection.scalar(
+                select(c.c.external_id)
+                .select_from(alias.join(c, c.c.id == alias.c.customer_id))
+                .where(alias.c.external_id == external_id)
+            )
+        return found
+
+    def merged_customers_in_runs(self) -> int:
+        """How many merged customers stored runs name (runs are history and stay as they were)."""
+        from crm.core.merging import merged_customers_in_runs
+
+        with self.engine.connect() as connection:
+            return merged_customers_in_runs(connection, self.tables)
 
     def runs(self, *, limit: int | None = None) -> list[Run]:
         """Stored segmentation runs, newest first."""
