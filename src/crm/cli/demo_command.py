@@ -46,6 +46,20 @@ DEMO_SEGMENTATIONS = {
 }
 
 
+#: Identification settings for the sample data (used when the idic plugin is enabled): its
+#: phone numbers are written nationally too, and its made-up mail domains take "+tags".
+DEMO_IDENTIFY = {
+    "country_regions": {
+        "Germany": "DE", "France": "FR", "United Kingdom": "GB", "United States": "US",
+        "Netherlands": "NL", "Spain": "ES", "Italy": "IT", "Austria": "AT",
+    },
+    "email_domains": {
+        domain: {"plus_addressing": True}
+        for domain in ("example.com", "example.net", "example.org")
+    },
+}  # fmt: skip
+
+
 def demo_config() -> dict[str, object]:
     from crm.core.plugins import installed_plugins
 
@@ -53,6 +67,8 @@ def demo_config() -> dict[str, object]:
     config = default_config(enabled)
     if "rfm" in enabled:
         config["segmentations"] = DEMO_SEGMENTATIONS
+    if "idic" in enabled:
+        config["idic"] = {"identify": DEMO_IDENTIFY}
     return config
 
 

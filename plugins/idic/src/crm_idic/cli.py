@@ -1,0 +1,69 @@
+"""`crm identify`: possible duplicate customers, with the evidence; `--merge` merges them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from crm.cli.app import get_app
+from crm.cli.output import emit, output_options
+
+
+@click.command()
+@click.option("--merge", is_flag=True, help="Merge the clusters decided 'merge' (one transaction).")
+@click.option(
+    "--min-weight",
+    type=float,
+    help="With --merge: merge every cluster whose members all link to the survivor with at "
+    "least this weight (review clusters too), instead of the configured decision.",
+)
+@click.option("--model", "show_model", is_flag=True, help="Print the fitted m, u and weights.")
+@output_options
+@click.pass_context
+def identify(
+    ctx: click.Context,
+    merge: bool,
+    min_weight: float | None,
+    show_model: bool,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """List clusters of customers that look like one person: evidence per field, match weight
+    (log2 odds) and decision (merge at or above [idic.identify] merge_weight, review down to
+    review_weight). The survivor of a cluster is its earliest created customer."""
+    from crm.core.database import read_only_connection
+    from crm_idic.identify import identify as find
+    from crm_idic.identify.tables import cluster_table, model_table
+
+    if min_weight is not None and not merge:
+        raise click.UsageError("--min-weight applies to --merge; add --merge")
+    project = get_app(ctx).project
+    options = project.options["idic"].identify
+    with read_only_connection(project.engine) as connection:
+        found = find(connection, project.tables, options)
+    pairs = found.pairs
+    click.echo(
+        f"{len(found.records)} customers, {len(pairs)} candidate pairs"
+        + (
+            f" ({pairs.skipped_blocks} blocks over max_block_size skipped)"
+            if pairs.skipped_blocks
+            else ""
+        )
+        + f", {sum(found.timings.values()):.1f} s",
+        err=True,
+    )
+    if show_model:
+        emit(model_table(found), fmt, output)
+        return
+    emit(cluster_table(found, evidence_columns=fmt != "table"), fmt, output)
+    if merge:
+        merges = found.merges(min_weight)
+        done = project.merge_many(merges)
+        moved = sum(m.interactions_moved for m in done)
+        click.echo(
+            f"merged {len(done)} cluster(s): {sum(len(m.merged) for m in done)} customer(s) "
+            f"into survivors, {moved} interaction(s) moved; `crm customers merges` lists them, "
+            "`crm customers unmerge ID` undoes one",
+            err=True,
+        )
