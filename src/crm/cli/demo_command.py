@@ -60,6 +60,24 @@ DEMO_IDENTIFY = {
 }  # fmt: skip
 
 
+#: Next-best actions for the sample data (idic): over idic's own scores, so they need no other
+#: plugin; highest priority first.
+DEMO_ACTIONS = {
+    "default": {"action": "Monthly newsletter", "channel": "email"},
+    "rules": [
+        {"action": "Check the possible duplicate record", "channel": "crm", "priority": 100,
+         "when": ["idic.duplicate_weight >= 0"]},
+        {"action": "Call from the account manager", "channel": "phone", "priority": 90,
+         "when": ["idic.key_account == 1"]},
+        {"action": "Early access to the new collection", "channel": "email", "priority": 80,
+         "when": ["idic.abcd == 1"]},
+        {"action": "Upgrade offer", "channel": "email", "priority": 70, "when": ["idic.abcd == 3"]},
+        {"action": "Thank-you voucher by text", "channel": "sms", "priority": 60,
+         "when": ["idic.abcd == 2"]},
+    ],
+}  # fmt: skip
+
+
 def demo_config() -> dict[str, object]:
     from crm.core.plugins import installed_plugins
 
@@ -68,7 +86,7 @@ def demo_config() -> dict[str, object]:
     if "rfm" in enabled:
         config["segmentations"] = DEMO_SEGMENTATIONS
     if "idic" in enabled:
-        config["idic"] = {"identify": DEMO_IDENTIFY}
+        config["idic"] = {"identify": DEMO_IDENTIFY, "actions": DEMO_ACTIONS}
     return config
 
 

@@ -67,3 +67,44 @@ def identify(
             "`crm customers unmerge ID` undoes one",
             err=True,
         )
+
+
+@click.command()
+@click.option("--channel", help="Only actions on this channel (email, sms, phone, ...).")
+@output_options
+@click.pass_context
+def actions(ctx: click.Context, channel: str | None, fmt: str, output: Path | None) -> None:
+    """Each customer's next-best action ([[idic.actions.rules]], highest priority first, else
+    the default), with contact fields for the mailing or call-centre tool and the reason.
+
+    Customers without consent for the action's channel are left out and counted on stderr.
+    """
+    from crm.core.database import read_only_connection
+    from crm_idic.customize import action_list
+
+    project = get_app(ctx).project
+    result = project.segment(store=False)
+    with read_only_connection(project.engine) as connection:
+        found = action_list(result, connection, project.tables, project.options["idic"], channel)
+    for name, count in sorted(found.without_consent.items()):
+        click.echo(f"{count} customer(s) left out: no consent for {name}", err=True)
+    emit(found.table, fmt, output)
+
+
+@click.command()
+@click.option("--customers", "per_customer", is_flag=True, help="One row per customer.")
+@output_options
+@click.pass_context
+def idic(ctx: click.Context, per_customer: bool, fmt: str, output: Path | None) -> None:
+    """Which IDIC step is missing, in aggregate (or per customer): an unresolved possible
+    duplicate (identify), no value or potential tier (differentiate), no interaction within
+    [idic] interact_within_days (interact), only the default action (customize)."""
+    from crm.core.database import read_only_connection
+    from crm_idic.customize import idic_tables, missing_steps
+
+    project = get_app(ctx).project
+    result = project.segment(store=False)
+    with read_only_connection(project.engine) as connection:
+        missing = missing_steps(result, connection, project.tables, project.options["idic"])
+    aggregate, customers = idic_tables(result, missing)
+    emit(customers if per_customer else aggregate, fmt, output)

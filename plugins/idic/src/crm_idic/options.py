@@ -177,12 +177,139 @@ class IdentifyOptions:
 
 
 @frozen(kw_only=True)
+class ValueOptions:
+    """`[idic.value]`: the value measure, ABC classes and key accounts.
+
+    `measure`: "auto" (the clv plugin's `clv_metric` when clv is enabled, else historical
+    revenue), "clv" (required) or "revenue". `abc`: cumulative value shares of classes A, B, C.
+    """
+
+    measure: str = "auto"
+    clv_metric: str = "clv.value"
+    abc: tuple[float, float, float] = (0.80, 0.15, 0.05)
+    key_accounts_top: int = 20
+    #: Or every customer worth at least this much (currency units); both may apply.
+    key_account_threshold: float | None = None
+    #: The Pareto line: the share of value brought by this top share of customers.
+    pareto_top: float = 0.20
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[tuple[str, str]] = []
+        if self.measure not in ("auto", "clv", "revenue"):
+            problems.append(
+                ("measure", f"expected 'auto', 'clv' or 'revenue', got {self.measure!r}")
+            )
+        if abs(sum(self.abc) - 1) > 1e-9 or min(self.abc) <= 0:
+            problems.append(
+                ("abc", f"expected three positive shares summing to 1, got {list(self.abc)}")
+            )
+        if not 0 < self.pareto_top < 1:
+            problems.append(
+                ("pareto_top", f"expected a share between 0 and 1, got {self.pareto_top}")
+            )
+        _raise_problems(ValueOptions, problems)
+
+
+@frozen(kw_only=True)
+class EngagementOptions:
+    """`[idic.engagement]`: recency-weighted interaction counts.
+
+    Each interaction counts `kinds[kind] * channels[channel] * 0.5 ** (age_days / half_life_days)`
+    (a channel not listed counts 1, a kind not listed 0); service signals are kinds too
+    (a complaint counts negatively by default).
+    """
+
+    half_life_days: float = 90.0
+    kinds: Mapping[str, float] = field(
+        factory=lambda: {
+            "purchase": 3.0, "visit": 1.0, "email_open": 0.5, "campaign": 0.2,
+            "ticket": -0.5, "complaint": -2.0, "feedback": 1.0, "stage": 0.5,
+        }
+    )  # fmt: skip
+    channels: Mapping[str, float] = field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        if self.half_life_days <= 0:
+            _raise_problems(
+                EngagementOptions,
+                [
+                    (
+                        "half_life_days",
+                        f"expected a positive number of days, got {self.half_life_days}",
+                    )
+                ],
+            )
+
+
+@frozen(kw_only=True)
+class PotentialOptions:
+    """`[idic.potential]`: signals (weights) averaged as percentile ranks into a 0..1 score.
+
+    `growth`: spend in the last `window_days` against the window before; `engagement`: the
+    engagement score; `transactions`: the clv plugin's predicted transactions (when enabled).
+    Customers at or above `high` have high potential in the ABCD matrix.
+    """
+
+    window_days: int = 180
+    weights: Mapping[str, float] = field(
+        factory=lambda: {"growth": 1.0, "engagement": 1.0, "transactions": 1.0}
+    )
+    transactions_metric: str = "clv.transactions"
+    high: float = 0.5
+
+    def __attrs_post_init__(self) -> None:
+        unknown = sorted(set(self.weights) - {"growth", "engagement", "transactions"})
+        if unknown:
+            _raise_problems(
+                PotentialOptions,
+                [
+                    (
+                        "weights",
+                        f"unknown signals {unknown}; expected growth, engagement, transactions",
+                    )
+                ],
+            )
+
+
+@frozen(kw_only=True)
+class ActionRule:
+    """One next-best action: customers matching every condition of `when` get it, highest
+    `priority` first (conditions as in rule segmentations, over any column or score)."""
+
+    action: str
+    channel: str
+    priority: int
+    when: tuple[str, ...]
+    description: str = ""
+
+
+@frozen(kw_only=True)
+class DefaultAction:
+    action: str = "No action: keep in the regular newsletter"
+    channel: str = "email"
+
+
+@frozen(kw_only=True)
+class ActionsOptions:
+    """`[idic.actions]`: `[[idic.actions.rules]]` and the `default` action for everyone else."""
+
+    rules: tuple[ActionRule, ...] = ()
+    default: DefaultAction = field(factory=DefaultAction)
+
+
+@frozen(kw_only=True)
 class IdicOptions:
-    """The `[idic]` table; each step has a sub-table (`[idic.identify]`, ...)."""
+    """The `[idic]` table; each step has a sub-table (`[idic.identify]`, `[idic.value]`, ...)."""
 
     identify: IdentifyOptions = field(factory=IdentifyOptions)
+    value: ValueOptions = field(factory=ValueOptions)
+    engagement: EngagementOptions = field(factory=EngagementOptions)
+    potential: PotentialOptions = field(factory=PotentialOptions)
+    actions: ActionsOptions = field(factory=ActionsOptions)
     #: Whether `crm segment` runs identification for the `idic.duplicate_weight` metric.
     identify_in_runs: bool = True
+    #: `crm idic`: a customer without an interaction in this many days misses "interact".
+    interact_within_days: int = 180
 
 
 def defaults() -> dict[str, Any]:
