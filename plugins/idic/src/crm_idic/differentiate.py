@@ -36,7 +36,10 @@ def abc_classes(value: Floats, shares: tuple[float, float, float]) -> NDArray[np
         return classes
     order = np.argsort(-clean, kind="stable")
     before = (np.cumsum(clean[order]) - clean[order]) / total
-    ranked = np.where(before < shares[0], 1, np.where(before < shares[0] + shares[1], 2, 3))
+    # A hair below each line, so that a share landing exactly on it (0.8 + 0.15 in floats is
+    # 0.9500000000000001) counts as reached.
+    a_line, b_line = shares[0] - 1e-12, shares[0] + shares[1] - 1e-12
+    ranked = np.where(before < a_line, 1, np.where(before < b_line, 2, 3))
     ranked[clean[order] <= 0] = 3
     classes[order] = ranked
     return classes
