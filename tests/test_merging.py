@@ -19,7 +19,7 @@ from tests.conftest import SpendPlugin
 
 TABLES = Tables.default()
 #: The merge log keeps every merge, undone or not; every other table must be restored exactly.
-HISTORY_TABLES = {"customer_merge"}
+HISTORY_TABLES = {"customer_merge", "audit_log"}
 
 
 def _customers() -> list[dict[str, Any]]:
@@ -144,6 +144,14 @@ def test_merge_moves_history_and_unmerge_restores_every_table(
     (logged,) = project.merges(include_undone=True)
     assert logged.id == merge.id and logged.undone
     assert project.merges() == []
+    from crm.core.audit import entries
+
+    with engine.connect() as conn:
+        logged_actions = [(e.action, e.counts) for e in entries(conn)]
+    assert logged_actions[-2:] == [
+        ("merge customers", {"merge": merge.id, "customers": 3, "interactions": 3}),
+        ("undo merge", {"merge": merge.id, "interactions": 3}),
+    ]
 
 
 def test_import_of_a_merged_id_lands_on_the_survivor(engine: Engine, tmp_path: Path) -> None:
@@ -249,3 +257,21 @@ def test_cli_merge_unmerge_and_list(tmp_path: Path) -> None:
     listed = json.loads(run("customers", "merges", "--all", "--format", "json").stdout)
     assert [m["merge"] for m in listed] == [row["merge"]] and listed[0]["undone_at"]
     assert run("customers", "unmerge", "A").exit_code == 5  # no standing merge
+
+
+def test_erasing_a_merged_person_erases_every_record_of_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _seed(engine)
+    project = _project(engine, tmp_path)
+    project.merge_customers("A", ["B"])
+    project.forget("B")  # the old id names the same person as A
+    with engine.connect() as conn:
+        c = TABLES.customer
+        names = dict(conn.execute(select(c.c.external_id, c.c.name)).all())
+        merge_rows = conn.execute(select(TABLES.customer_merge)).all()
+        aliases = conn.execute(select(TABLES.customer_alias)).all()
+    assert set(names) == {"C", "D"} | {k for k in names if k.startswith("erased-")}
+    assert sum(k.startswith("erased-") for k in names) == 2  # A and B, both shells
+    assert all(names[k] is None for k in names if k.startswith("erased-"))
+    assert merge_rows == [] and aliases == []  # the snapshot of A's row is gone too

@@ -151,5 +151,5 @@ def test_clv_measure_without_the_clv_plugin_is_a_config_error(
     from crm import ConfigError
 
     project = _project(engine, tmp_path, value={"measure": "clv"})
-    with pytest.raises(ConfigError, match="idic.value.measure: 'clv' needs the clv plugin"):
+    with pytest.raises(ConfigError, match=r"idic\.value\.measure: 'clv' needs the clv plugin"):
         project.registry  # noqa: B018

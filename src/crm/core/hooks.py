@@ -84,6 +84,17 @@ def segmentation_finished(result: SegmentationResult) -> None:
 
 
 @hookspec
+def customer_erased(connection: Connection, customer_key: int) -> None:
+    """Remove everything the plugin stores about the customer with integer key `customer_key`.
+
+    Called by `crm forget` (and when a restore re-applies an erasure) inside the erasure's
+    transaction, on a connection that may write: delete or anonymise the plugin's own rows that
+    name the customer (aliases, exports, caches). Raising aborts the whole erasure. Every plugin
+    that stores customer data must implement it (see docs/privacy.md).
+    """
+
+
+@hookspec
 def customers_merged(merge: CustomerMerge, connection: Connection) -> None:
     """Called inside the transaction of every merge of customers, and of every undo of one.
 

@@ -373,3 +373,32 @@ def merged_customers_in_runs(connection: Connection, tables: Tables) -> int:
         )
         or 0
     )
+
+
+def forget_merges(connection: Connection, tables: Tables, customer_key: int) -> list[int]:
+    """For an erasure: drop every merge record of customer `customer_key` (the survivor's old
+    row and the aliases hold personal data) and return the other customers merged with it,
+    who are the same person and are erased too. The merges can no longer be undone."""
+    alias, m = tables.customer_alias, tables.customer_merge
+    linked = {customer_key}
+    survivors = set(
+        connection.scalars(
+            select(alias.c.customer_id).where(alias.c.merged_customer_id == customer_key)
+        )
+    )
+    linked |= survivors
+    linked |= set(
+        connection.scalars(
+            select(alias.c.merged_customer_id).where(alias.c.customer_id.in_(linked))
+        )
+    )
+    merges = [
+        row.id
+        for row in connection.execute(select(m.c.id, m.c.survivor_id, m.c.merged_ids))
+        if row.survivor_id in linked or linked & set(row.merged_ids)
+    ]
+    if merges:
+        connection.execute(delete(alias).where(alias.c.merge_id.in_(merges)))
+        connection.execute(delete(_MOVED).where(_MOVED.c.merge_id.in_(merges)))
+        connection.execute(delete(m).where(m.c.id.in_(merges)))
+    return sorted(linked - {customer_key})

@@ -207,6 +207,11 @@ class CrmHooks:
             with blamed_on(plugin, "hook register_commands"):
                 caller(cli=cli)
 
+    def customer_erased(self, connection: Connection, customer_key: int) -> None:
+        for plugin, caller in self._each("customer_erased"):
+            with blamed_on(plugin, "hook customer_erased"):
+                caller(connection=connection, customer_key=customer_key)
+
     def segmentation_finished(self, result: SegmentationResult) -> None:
         for plugin, caller in self._each("segmentation_finished"):
             with blamed_on(plugin, "hook segmentation_finished"):
