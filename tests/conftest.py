@@ -93,3 +93,17 @@ class BigSpendersPlugin:
     @hookimpl
     def register_segmentations(self, register: Any) -> None:
         register(SegmentationSpec(name="size", factory=lambda _options: BigSpenders()))
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`crm demo DIR --customers 400`, made once per test session: a project with the bundled
+    plugins, generated sample data imported and run 1 stored. Tests must not change it."""
+    from click.testing import CliRunner
+
+    from crm.cli import cli
+
+    directory = tmp_path_factory.mktemp("demo")
+    made = CliRunner().invoke(cli, ["demo", str(directory), "--customers", "400", "-f", "csv"])
+    assert made.exit_code == 0, made.output
+    return directory

@@ -153,3 +153,19 @@ def test_clv_measure_without_the_clv_plugin_is_a_config_error(
     project = _project(engine, tmp_path, value={"measure": "clv"})
     with pytest.raises(ConfigError, match=r"idic\.value\.measure: 'clv' needs the clv plugin"):
         project.registry  # noqa: B018
+
+
+def test_report_sections_show_tiers_with_value_shares(engine: Engine, tmp_path: Path) -> None:
+    from crm_idic.report import matrix_section, value_section
+
+    _seed(engine)
+    project = _project(engine, tmp_path)
+    run = project.segment(store=False, as_of=AS_OF.date())
+    value = value_section(run, project.options["idic"])
+    text, curve, table = value.blocks
+    assert table.rows == (("A", 1, 0.3333, 900.0, 0.9), ("B", 1, 0.3333, 100.0, 0.1),
+                          ("C", 1, 0.3333, 0.0, 0.0))  # fmt: skip
+    assert "top 20% of customers bring 90.0% of the value" in text.text  # 1 of 3 customers
+    assert curve.series[0].values[-1] == 100.0
+    cells = {row[0]: row[2] for row in matrix_section(run).blocks[1].rows}
+    assert sum(cells.values()) == 3

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -18,6 +17,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from crm.cli.terminal import terminal_width
 from crm.core.components import Table
 
 FORMATS = ("table", "csv", "json")
@@ -120,15 +120,14 @@ def _render_rich(table: Table, stream: IO[str]) -> None:
         for i in range(len(table.columns))
     ]
     for name, is_number in zip(table.columns, numeric, strict=True):
-        rich_table.add_column(name, justify="right" if is_number else "left", overflow="fold")
+        rich_table.add_column(
+            name, justify="right" if is_number else "left", overflow="fold", no_wrap=is_number
+        )
     for row in table.rows:
         rich_table.add_row(*(_text(v) for v in row))
     interactive = stream.isatty() if hasattr(stream, "isatty") else False
-    natural = sum(
-        max([len(c)] + [len(_text(r[i])) for r in table.rows]) + 3
-        for i, c in enumerate(table.columns)
-    )
-    width = shutil.get_terminal_size((120, 24)).columns if interactive else max(natural + 1, 80)
+    # Piped, the width a person's terminal would have (COLUMNS, else 80), not the table's own.
+    width = terminal_width()
     Console(file=stream, width=width, no_color=not interactive, highlight=False).print(rich_table)
 
 

@@ -28,7 +28,7 @@ from crm.core.errors import ConfigError
 from crm.core.privacy.options import PrivacyConfig
 
 CONFIG_FILE_NAME = "crm.toml"
-CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy")
+CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy", "reports")
 
 T = TypeVar("T")
 
@@ -88,6 +88,19 @@ class RuleSegmentationConfig:
     description: str = ""
 
 
+def _at_least_one(_instance: Any, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be 1 or more (1 shows every group), got {value}")
+
+
+@frozen
+class ReportsConfig:
+    """`[reports]`: `min_group_size` hides any cell, bar or row of a report that describes fewer
+    customers (default 5), so a shared report cannot single out a person."""
+
+    min_group_size: int = field(default=5, validator=_at_least_one)
+
+
 @frozen
 class CrmConfig:
     database: DatabaseConfig = field(factory=DatabaseConfig)
@@ -95,6 +108,7 @@ class CrmConfig:
     import_: ImportConfig = field(factory=ImportConfig)
     segmentations: Mapping[str, RuleSegmentationConfig] = field(factory=dict)
     privacy: PrivacyConfig = field(factory=PrivacyConfig)
+    reports: ReportsConfig = field(factory=ReportsConfig)
     #: The tables named after plugins, raw until `structure_options` (phase 2).
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(factory=dict)
     #: The file this was read from; relative paths in it are relative to its folder.
@@ -118,6 +132,8 @@ class CrmConfig:
             data["segmentations"] = converter.unstructure(dict(self.segmentations))
         if self.privacy != PrivacyConfig():
             data["privacy"] = converter.unstructure(self.privacy)
+        if self.reports != ReportsConfig():  # absent by default: older runs keep their hash
+            data["reports"] = converter.unstructure(self.reports)
         for name, table in sorted(self.plugin_tables.items()):
             data[name] = dict(table)
         return data

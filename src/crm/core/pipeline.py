@@ -27,7 +27,7 @@ from crm.core.components import (
     Segmenter,
     StageModel,
 )
-from crm.core.config import CrmConfig, structure_options
+from crm.core.config import CORE_TABLES, CrmConfig, structure_options
 from crm.core.errors import ConfigError, PluginError, blamed_on
 from crm.core.facts import Facts
 from crm.core.registry import Registry
@@ -89,7 +89,7 @@ def check_plugin_tables(config: CrmConfig, installed: Mapping[str, object]) -> N
         raise ConfigError(
             [
                 f"{source}: {name}: no installed plugin is called {name!r} (installed plugins: "
-                f"{known}; core tables: database, plugins, import, segmentations)"
+                f"{known}; core tables: {', '.join(CORE_TABLES)})"
                 for name in unknown
             ]
         )

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from crm import Metric, ScorerSpec, SegmentationSpec, hookimpl
+from crm import Metric, ReportSpec, ScorerSpec, SegmentationSpec, hookimpl
 from crm_idic.options import IdicOptions
 
 if TYPE_CHECKING:
     import click
 
     from crm import CrmConfig, Registry, Segmenter
+    from crm_idic.report import IdicReport
     from crm_idic.scoring import IdicScorer
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = ["ABCD_SEGMENTATION", "ACTIONS", "SCORER", "IdicOptions"]
 
 
 def make_scorer(options: IdicOptions) -> IdicScorer:
+    from crm_idic.report import IdicReport
     from crm_idic.scoring import IdicScorer
 
     return IdicScorer(options)
@@ -70,6 +72,25 @@ ACTIONS = SegmentationSpec(
     options=IdicOptions,
     description="Next-best action: the highest-priority [[idic.actions.rules]] that matches",
 )
+
+
+def make_report(options: IdicOptions) -> IdicReport:
+    from crm_idic.report import IdicReport
+
+    return IdicReport(options)
+
+
+REPORT = ReportSpec(
+    name="idic",
+    factory=make_report,
+    options=IdicOptions,
+    description="Pareto curve, ABC table, value x potential heat map, engagement, actions, duplicates",
+)
+
+
+@hookimpl
+def register_reports(register: Callable[[ReportSpec], None]) -> None:
+    register(REPORT)
 
 
 @hookimpl
