@@ -25,7 +25,6 @@ __all__ = ["ABCD_SEGMENTATION", "ACTIONS", "SCORER", "IdicOptions"]
 
 
 def make_scorer(options: IdicOptions) -> IdicScorer:
-    from crm_idic.report import IdicReport
     from crm_idic.scoring import IdicScorer
 
     return IdicScorer(options)
