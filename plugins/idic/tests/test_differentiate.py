@@ -169,3 +169,45 @@ def test_report_sections_show_tiers_with_value_shares(engine: Engine, tmp_path: 
     assert curve.series[0].values[-1] == 100.0
     cells = {row[0]: row[2] for row in matrix_section(run).blocks[1].rows}
     assert sum(cells.values()) == 3
+
+
+def test_cli_actions_mask_contact_fields_unless_unmask_which_is_audited(tmp_path: Path) -> None:
+    import json
+
+    import tomli_w
+    from click.testing import CliRunner
+
+    from crm.cli import cli
+    from crm.cli.app import App
+    from crm.core.audit import entries
+    from crm.core.database import ensure_schema, make_engine
+
+    config = tmp_path / "crm.toml"
+    config.write_text(
+        tomli_w.dumps(
+            {
+                "database": {"url": f"sqlite:///{tmp_path / 'crm.db'}"},
+                "plugins": {"enabled": ["idic"]},
+                "idic": {"identify_in_runs": False, "actions": RULES},
+            }
+        )
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    ensure_schema(engine)
+    _seed(engine)
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(cli, list(args), obj=App(config_path=config))
+
+    masked = run("actions", "--format", "json")
+    assert masked.exit_code == 0, masked.output
+    assert "1 customer(s) left out: no consent for email" in masked.stderr
+    (row,) = json.loads(masked.stdout)
+    assert (row["customer_id"], row["name"], row["email"]) == ("W", "W***", "w***@example.com")
+    plain = json.loads(run("actions", "--unmask", "--format", "json").stdout)
+    assert plain[0]["email"] == "walt@example.com"
+    with engine.connect() as conn:
+        assert [e.counts for e in entries(conn, action="unmasked export")] == [{"customers": 1}]
+    assert json.loads(run("actions", "--channel", "email", "--format", "json").stdout) == []
+    summary = json.loads(run("idic", "--format", "json").stdout)
+    assert [s["step"] for s in summary] == ["identify", "differentiate", "interact", "customize"]

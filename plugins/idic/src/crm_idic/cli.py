@@ -71,21 +71,33 @@ def identify(
 
 @click.command()
 @click.option("--channel", help="Only actions on this channel (email, sms, phone, ...).")
+@click.option("--unmask", is_flag=True, help="Contact fields as stored (written to the audit log).")
 @output_options
 @click.pass_context
-def actions(ctx: click.Context, channel: str | None, fmt: str, output: Path | None) -> None:
+def actions(
+    ctx: click.Context, channel: str | None, unmask: bool, fmt: str, output: Path | None
+) -> None:
     """Each customer's next-best action ([[idic.actions.rules]], highest priority first, else
     the default), with contact fields for the mailing or call-centre tool and the reason.
 
-    Customers without consent for the action's channel are left out and counted on stderr.
+    Customers without consent for the action's channel are left out and counted on stderr;
+    contact fields are masked by the [privacy] rules of crm.toml unless --unmask.
     """
     from crm.core.database import read_only_connection
     from crm_idic.customize import action_list
 
     project = get_app(ctx).project
     result = project.segment(store=False)
+    masker = None if unmask else project.masker()
     with read_only_connection(project.engine) as connection:
-        found = action_list(result, connection, project.tables, project.options["idic"], channel)
+        found = action_list(
+            result, connection, project.tables, project.options["idic"], channel, masker
+        )
+    if unmask:
+        from crm.core.audit import record
+
+        with project.engine.begin() as connection:
+            record(connection, "unmasked export", customers=len(found.table.rows))
     for name, count in sorted(found.without_consent.items()):
         click.echo(f"{count} customer(s) left out: no consent for {name}", err=True)
     emit(found.table, fmt, output)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from crm.core.pipeline import SegmentationResult
+    from crm.core.privacy.masking import Masker
     from crm_idic.options import IdicOptions
 
 #: Channels that need the customer's consent, and the consent column that grants it.
@@ -58,7 +59,10 @@ def action_list(
     tables: Tables,
     options: IdicOptions,
     channel: str | None = None,
+    masker: Masker | None = None,
 ) -> ActionList:
+    """One row per customer with consent for the action's channel; contact fields masked by
+    `masker` (the project's `[privacy]` rules) unless None."""
     from crm_idic.segmentations import ordered_rules
 
     codes, segments = _outcome(result, "idic_action")
@@ -85,10 +89,13 @@ def action_list(
         if consent is not None and contact[consent][k] is not True:
             left_out[chosen] = left_out.get(chosen, 0) + 1
             continue
+        shown = {f: contact[f][k] for f in ("name", "email", "phone")}
+        if masker is not None:
+            shown = masker.mask_all(shown)
         rows.append(
             (
-                facts.external_id[k], contact["name"][k], contact["email"][k],
-                contact["phone"][k], chosen, actions[code], segment.description,
+                facts.external_id[k], shown["name"], shown["email"],
+                shown["phone"], chosen, actions[code], segment.description,
                 abcd_segments[abcd_codes[k]].name if abcd_codes[k] >= 0 else None,
             )
         )  # fmt: skip
