@@ -122,7 +122,10 @@ def merge(
         f"{done.interactions_moved} interaction(s) moved, fields filled: {filled}",
         err=True,
     )
-    history = project.merged_customers_in_runs()
+    from crm.core.merge_service import merged_customers_in_runs
+
+    with project.engine.connect() as connection:
+        history = merged_customers_in_runs(connection, project.tables)
     if history:
         click.echo(
             f"{history} merged customer(s) are named in stored runs; those runs are kept as "

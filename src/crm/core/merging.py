@@ -41,11 +41,9 @@ from sqlalchemy import (
     Integer,
     Table,
     delete,
-    func,
     insert,
     literal,
     select,
-    union,
     update,
 )
 
@@ -53,6 +51,13 @@ from crm.core.errors import CrmError, NotFoundError
 from crm.core.schema import MergedInteractionRow, Tables
 
 _MOVED: Table = MergedInteractionRow.__table__  # type: ignore[assignment]
+
+
+def moved_interactions() -> Table:
+    """The table of interactions merges moved (`customer_merge_interaction`)."""
+    return _MOVED
+
+
 #: Columns the gap rule does not fill one by one (keys, and the fields with rules of their own).
 _KEYS = ("id", "external_id")
 _CONSENT_PREFIX = "consent_"
@@ -359,46 +364,3 @@ def unmerge(
         interactions_moved=int(count),
         undone_at=when,
     )
-
-
-def merged_customers_in_runs(connection: Connection, tables: Tables) -> int:
-    """How many merged customers stored runs still name (kept as history)."""
-    alias = tables.customer_alias
-    named = union(
-        select(tables.assignment.c.customer_id), select(tables.score.c.customer_id)
-    ).subquery("named")
-    return int(
-        connection.scalar(
-            select(func.count()).where(alias.c.merged_customer_id.in_(select(named.c.customer_id)))
-        )
-        or 0
-    )
-
-
-def forget_merges(connection: Connection, tables: Tables, customer_key: int) -> list[int]:
-    """For an erasure: drop every merge record of customer `customer_key` (the survivor's old
-    row and the aliases hold personal data) and return the other customers merged with it,
-    who are the same person and are erased too. The merges can no longer be undone."""
-    alias, m = tables.customer_alias, tables.customer_merge
-    linked = {customer_key}
-    survivors = set(
-        connection.scalars(
-            select(alias.c.customer_id).where(alias.c.merged_customer_id == customer_key)
-        )
-    )
-    linked |= survivors
-    linked |= set(
-        connection.scalars(
-            select(alias.c.merged_customer_id).where(alias.c.customer_id.in_(linked))
-        )
-    )
-    merges = [
-        row.id
-        for row in connection.execute(select(m.c.id, m.c.survivor_id, m.c.merged_ids))
-        if row.survivor_id in linked or linked & set(row.merged_ids)
-    ]
-    if merges:
-        connection.execute(delete(alias).where(alias.c.merge_id.in_(merges)))
-        connection.execute(delete(_MOVED).where(_MOVED.c.merge_id.in_(merges)))
-        connection.execute(delete(m).where(m.c.id.in_(merges)))
-    return sorted(linked - {customer_key})

@@ -208,47 +208,22 @@ class Project:
     def merge_customers(
         self, survivor: str, merged: Iterable[str], *, reason: str = "manual"
     ) -> CustomerMerge:
-        """Merge customers (external ids) into `survivor` in one transaction; see
-        `crm.core.merging`. Plugins fix their own data in `customers_merged`."""
+        """Merge customers into `survivor` in one transaction (`crm.core.merging`)."""
         return self.merge_many([(survivor, tuple(merged), reason)])[0]
 
     def merge_many(self, merges: Iterable[tuple[str, tuple[str, ...], str]]) -> list[CustomerMerge]:
         """Several merges (survivor, merged, reason), all in one transaction: all or none."""
-        from crm.core.audit import record
-        from crm.core.merging import merge_customers
+        from crm.core.merge_service import merge_all
 
         self.registry  # noqa: B018 - plugins are loaded and configured before any write
-        done = []
-        with self.engine.begin() as connection:
-            for survivor, merged, reason in merges:
-                merge = merge_customers(connection, self.tables, survivor, merged, reason=reason)
-                self.hooks.customers_merged(merge, connection)
-                record(
-                    connection,
-                    "merge customers",
-                    merge=merge.id,
-                    customers=len(merge.merged) + 1,
-                    interactions=merge.interactions_moved,
-                )
-                done.append(merge)
-        return done
+        return merge_all(self.engine, self.tables, self.hooks, merges)
 
     def unmerge(self, customer_or_merge: str | int) -> CustomerMerge:
         """Undo a merge exactly: by its id (int), or the latest standing merge of a customer."""
-        from crm.core.audit import record
-        from crm.core.merging import latest_merge_of, unmerge
+        from crm.core.merge_service import undo
 
         self.registry  # noqa: B018
-        with self.engine.begin() as connection:
-            merge_id = (
-                customer_or_merge
-                if isinstance(customer_or_merge, int)
-                else latest_merge_of(connection, self.tables, customer_or_merge)
-            )
-            merge = unmerge(connection, self.tables, merge_id)
-            self.hooks.customers_merged(merge, connection)
-            record(connection, "undo merge", merge=merge.id, interactions=merge.interactions_moved)
-        return merge
+        return undo(self.engine, self.tables, self.hooks, customer_or_merge)
 
     def merges(self, *, include_undone: bool = False) -> list[CustomerMerge]:
         """Recorded merges, newest first."""
@@ -259,23 +234,10 @@ class Project:
 
     def merged_into(self, external_id: str) -> str | None:
         """The survivor's external id if `external_id` was merged into another customer."""
-        from sqlalchemy import select
-
-        alias, c = self.tables.customer_alias, self.tables.customer
-        with self.engine.connect() as connection:
-            found: str | None = connection.scalar(
-                select(c.c.external_id)
-                .select_from(alias.join(c, c.c.id == alias.c.customer_id))
-                .where(alias.c.external_id == external_id)
-            )
-        return found
-
-    def merged_customers_in_runs(self) -> int:
-        """How many merged customers stored runs name (runs are history and stay as they were)."""
-        from crm.core.merging import merged_customers_in_runs
+        from crm.core.merge_service import survivor_of
 
         with self.engine.connect() as connection:
-            return merged_customers_in_runs(connection, self.tables)
+            return survivor_of(connection, self.tables, external_id)
 
     def runs(self, *, limit: int | None = None) -> list[Run]:
         """Stored segmentation runs, newest first."""

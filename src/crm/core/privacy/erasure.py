@@ -28,7 +28,7 @@ from sqlalchemy import Connection, String, cast, literal, select, update
 
 from crm.core.audit import record
 from crm.core.errors import NotFoundError
-from crm.core.merging import forget_merges
+from crm.core.merge_service import forget_merges
 from crm.core.privacy.tombstones import add_tombstone, database_secret, keyed_hash, tombstones
 from crm.core.runs import erase_customer_from_runs
 from crm.core.schema import Tables
