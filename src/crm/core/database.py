@@ -249,7 +249,7 @@ def ensure_schema(engine: Engine) -> None:
                 )
     except OperationalError as exc:
         raise CrmError(
-            f"cannot open the database {shown_url(engine.url)}: {_first_line(exc.orig)}"
+            f"cannot open the database {shown_url(engine.url)!r}: {_first_line(exc.orig)}"
         ) from exc
 
 
