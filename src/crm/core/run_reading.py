@@ -8,7 +8,7 @@ the run stored per customer: `customer_id`, `external_id` (looked up now), and `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -253,6 +253,24 @@ def segment_counts(connection: Connection, run_id: int) -> list[tuple[str, str, 
         if counts[0]:
             rows.append((name, "(none)", int(counts[0])))
     return rows
+
+
+def keys_in_runs(connection: Connection, candidates: Iterable[int]) -> set[int]:
+    """Which of these customer keys any stored run holds (decoding only the key blobs of the
+    chunks whose key range could hold one)."""
+    wanted = np.unique(np.fromiter(candidates, dtype=np.int64))
+    if not wanted.size:
+        return set()
+    chunks = connection.execute(
+        select(RunChunkRow.customers, RunChunkRow.keys).where(
+            RunChunkRow.first_key <= int(wanted[-1]), RunChunkRow.last_key >= int(wanted[0])
+        )
+    )
+    found: set[int] = set()
+    for count, blob in chunks:
+        keys = decode_keys(blob, count)
+        found.update(wanted[np.isin(wanted, keys)].tolist())
+    return found
 
 
 def require_run(connection: Connection, run_id: int | None) -> Run:
