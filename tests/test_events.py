@@ -135,7 +135,7 @@ def test_a_plugin_command_reads_through_the_projects_read_only_connection(
     write_log(project.engine, LOG)
     with project.read_only() as conn:
         events = EventSequences(rules=RULES).read(conn, project.tables)
-        with pytest.raises(Exception, match="readonly|read-only|read only"):
+        with pytest.raises(Exception, match=r"readonly|read-only|read only"):
             conn.execute(insert(CustomerRow).values(external_id="x", created_at=datetime.now()))
     project.close()
     assert len(events) == 7

@@ -14,7 +14,7 @@ customer, so memory stays bounded however long the log is and a model can comput
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,6 +50,14 @@ STAGE_CHANGE = "stage_change"
 #: Rows fetched per partition; a chunk holds about this many events (more when one customer's
 #: events do not fit, since a customer is never split).
 DEFAULT_CHUNK_ROWS = 262_144
+
+
+def _rule_tuple(rules: Iterable[EventRule]) -> tuple[EventRule, ...]:
+    return tuple(rules)
+
+
+def _extra_tuple(extras: Iterable[Extra]) -> tuple[Extra, ...]:
+    return tuple(extras)
 
 
 def _as_tuple(value: Sequence[str] | str) -> tuple[str, ...]:
@@ -201,10 +209,10 @@ class EventSequences:
     columns to fetch; each costs transfer time, so ask only for what the model reads.
     """
 
-    rules: tuple[EventRule, ...] = field(converter=tuple)
+    rules: tuple[EventRule, ...] = field(converter=_rule_tuple)
     start: date | datetime | None = None
     end: date | datetime | None = None
-    extras: tuple[Extra, ...] = field(default=(), converter=tuple)
+    extras: tuple[Extra, ...] = field(default=(), converter=_extra_tuple)
     chunk_rows: int = DEFAULT_CHUNK_ROWS
 
     def __attrs_post_init__(self) -> None:
