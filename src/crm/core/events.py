@@ -50,6 +50,7 @@ STAGE_CHANGE = "stage_change"
 #: Rows fetched per partition; a chunk holds about this many events (more when one customer's
 #: events do not fit, since a customer is never split).
 DEFAULT_CHUNK_ROWS = 262_144
+MAX_BIT_RULES = 62
 
 
 def _rule_tuple(rules: Iterable[EventRule]) -> tuple[EventRule, ...]:
@@ -213,12 +214,19 @@ class EventSequences:
     start: date | datetime | None = None
     end: date | datetime | None = None
     extras: tuple[Extra, ...] = field(default=(), converter=_extra_tuple)
+    #: "first": `code` is the index of the first rule an interaction matches; "all": `code` is a
+    #: bitmask with bit k set when it matches rule k (at most 62 rules), for overlapping rules.
+    match: Literal["first", "all"] = "first"
     chunk_rows: int = DEFAULT_CHUNK_ROWS
 
     def __attrs_post_init__(self) -> None:
         unknown = [e for e in self.extras if e not in EXTRAS]
         if unknown:
             raise ValueError(f"unknown extra columns {unknown}; expected some of {list(EXTRAS)}")
+        if self.match not in ("first", "all"):
+            raise ValueError(f"match must be 'first' or 'all', got {self.match!r}")
+        if self.match == "all" and len(self.rules) > MAX_BIT_RULES:
+            raise ValueError(f"match='all' holds at most {MAX_BIT_RULES} rules in a bitmask")
         if self.chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, got {self.chunk_rows}")
 
@@ -226,11 +234,20 @@ class EventSequences:
         """The one statement that reads the events (ordered by customer, time, then id)."""
         i = tables.interaction
         conditions = [rule_condition(tables, rule) for rule in self.rules]
-        if conditions:
-            code: ColumnElement[Any] = case(
-                *((condition, index) for index, condition in enumerate(conditions)), else_=-1
+        if conditions and self.match == "all":
+            code: ColumnElement[Any] = sum(
+                (
+                    case((condition, 1 << index), else_=0)
+                    for index, condition in enumerate(conditions)
+                ),
+                start=cast(0, BigInteger),
             )
             tracked: ColumnElement[bool] = or_(*conditions)
+        elif conditions:
+            code = case(
+                *((condition, index) for index, condition in enumerate(conditions)), else_=-1
+            )
+            tracked = or_(*conditions)
         else:
             code, tracked = cast(-1, Integer), false()
         wanted: list[Any] = [
