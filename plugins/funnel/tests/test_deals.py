@@ -7,10 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
-
 from crm_funnel.deals import wilson
 from crm_funnel.pipeline import calibrate, deal_report
+from sqlalchemy import Engine
 
 STAGES = ["prospect", "opportunity", "proposal"]
 DEALS: dict[str, Any] = {"stages": STAGES, "won": ["won"], "lost": ["lost"]}

@@ -7,11 +7,10 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
-
 from crm_funnel import api
 from crm_funnel.options import FunnelDefinition, StepOptions
 from crm_funnel.reach import compute_reach
+from sqlalchemy import Engine
 
 N = 3000
 P_STEP = (0.6, 0.5)  # visit -> e-mail open -> purchase
@@ -57,6 +56,6 @@ def test_conversions_and_median_delays_meet_the_truth(engine: Engine, logs: Any)
         here = reach.reached[:, k]
         delays = np.sort((reach.time[here, k] - reach.time[here, k - 1]) / 86_400)
         n = delays.size
-        lo, hi = int(n / 2 - Z * math.sqrt(n) / 2), int(math.ceil(n / 2 + Z * math.sqrt(n) / 2))
+        lo, hi = int(n / 2 - Z * math.sqrt(n) / 2), math.ceil(n / 2 + Z * math.sqrt(n) / 2)
         # one second of rounding on either side: times are stored to the second
         assert delays[lo] - 1 / 86_400 <= mean * math.log(2) <= delays[hi] + 1 / 86_400

@@ -88,7 +88,6 @@ def funnel(
         table = api.funnel_cohorts(project, cohort, **scope)
     else:
         table = api.funnel_steps(project, **scope)
-    click.echo(table.title, err=True)
     emit(table, fmt, output)
 
 
@@ -130,7 +129,7 @@ def deals(ctx: click.Context, as_of: date | None, fmt: str, output: Path | None)
 
     Columns: stage, open_deals, open_value, p_win, p_low, p_high, source, weighted_value.
     """
-    from crm_funnel import pipeline
+    import crm_funnel.pipeline as pipeline
 
     report = pipeline.deal_report(get_app(ctx).project, as_of=as_of)
     for line in report.summary_lines():
@@ -160,7 +159,7 @@ def calibrate(
     Columns: probabilities, deals, brier, log_loss (--reliability: probabilities, bin, deals,
     mean_predicted, observed).
     """
-    from crm_funnel import pipeline
+    import crm_funnel.pipeline as pipeline
 
     result = pipeline.calibrate(get_app(ctx).project, holdout_start, as_of=as_of)
     emit(result.reliability if reliability else result.scores, fmt, output)

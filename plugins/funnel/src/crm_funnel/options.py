@@ -78,7 +78,7 @@ class DealOptions:
     """The deal pipeline: `stage_change` interactions with an order id (the deal) and amount."""
 
     #: Open stages in pipeline order.
-    stages: tuple[str, ...] = ("prospect", "opportunity", "proposal")
+    stages: tuple[str, ...] = ("qualified", "proposal", "negotiation")
     won: tuple[str, ...] = ("won",)
     lost: tuple[str, ...] = ("lost",)
     #: Fixed P(win | stage), per open stage; stages left out have no fixed probability.
