@@ -139,3 +139,39 @@ def test_a_plugin_command_reads_through_the_projects_read_only_connection(
             conn.execute(insert(CustomerRow).values(external_id="x", created_at=datetime.now()))
     project.close()
     assert len(events) == 7
+
+
+def test_the_plugin_guide_example_runs(tmp_path: Path) -> None:
+    """The stage model under "Event sequences" in docs/plugins.md, run on a real database."""
+    import re
+    import types
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text("utf-8")
+    section = docs.split("### Event sequences", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert block is not None
+    module = types.ModuleType("docs_event_sequences")
+    exec(compile(block.group(1), "docs/plugins.md (Event sequences)", "exec"), module.__dict__)
+    config = parse_config({"database": {"url": f"sqlite:///{tmp_path / 'crm.db'}"}})
+    project = Project(config, extra_plugins=(("path", module),))
+    write_log(project.engine, LOG)
+    result = project.segment(as_of=date(2024, 3, 1), store=False)
+    project.close()
+    path = next(o for o in result.outcomes if o.name == "path")
+    # a: visit on 1 Jan, purchase on 5 Jan; b and c: visits only; nobody: nothing
+    assert dict(zip(result.facts.external_id, path.segment_names(), strict=True)) == {
+        "a": "bought after a visit",
+        "b": "browsed",
+        "c": "browsed",
+        "nobody": None,
+    }
+
+
+def test_match_all_gives_a_bitmask_of_overlapping_rules(engine: Engine) -> None:
+    write_log(engine, LOG)
+    rules = (EventRule(kinds=("visit",)), EventRule(channels=("web",)))
+    with read_only_connection(engine) as conn:
+        events = EventSequences(rules=rules, match="all").read(conn, Tables.default())
+    # a: app visit (1); b: lead stage change? no channel: untracked; b web visits (1|2) twice;
+    # c: web visit (3)
+    assert events.code.tolist() == [1, 3, 3, 3]
