@@ -159,3 +159,35 @@ def test_chunking_changes_nothing(engine: Engine, logs: Any, chunk_rows: int) ->
     assert parts.customer_id.tolist() == whole.customer_id.tolist()
     assert parts.reached.tolist() == whole.reached.tolist()
     assert parts.time.tolist() == whole.time.tolist()
+
+
+def test_a_step_window_is_measured_from_the_previous_step(engine: Engine, logs: Any) -> None:
+    # B must come at most 2 days after A: c1 (1 day) yes; c3 (A day 1, B day 3: 2 days, the
+    # edge) yes; c4 (5 days) no, so c4 stops at A and its C no longer counts either.
+    steps = [dict(s) for s in FUNNEL["steps"]]
+    steps[1]["window_days"] = 2
+    table = api.funnel_steps(seeded(engine, logs, steps=steps), as_of=AS_OF)
+    # B: c1 c3 c5 c6 c8 (c4 out); C: c1 c6 c8
+    assert counts(table) == [8, 5, 3, 0]
+
+
+def test_time_to_convert_histogram(engine: Engine, logs: Any) -> None:
+    from crm_funnel.options import FunnelDefinition, StepOptions
+    from crm_funnel.reach import compute_reach
+    from crm_funnel.sections import time_to_convert
+
+    proj = seeded(engine, logs)
+    definition = FunnelDefinition(
+        steps=tuple(StepOptions(name=s, kinds=(k,)) for s, k in KIND.items()), window_days=10
+    )
+    with proj.read_only() as conn:
+        reach = compute_reach(conn, proj.tables, definition, as_of=AS_OF)
+    table = time_to_convert(reach, definition, "")
+    assert table.columns[1:] == ("days_0-1", "days_1-2", "days_2-4", "days_4-7", "days_7-14",
+                                 "days_14-30", "days_30+")  # fmt: skip
+    # A->B: 0 (c6), 1 1 (c1 c5), 2 2 (c3 c8), 5 (c4); B->C: 0 (c6), 1 1 (c1 c8), 5 (c4)
+    assert [tuple(row) for row in table.rows] == [
+        ("B", 1, 2, 2, 1, 0, 0, 0),
+        ("C", 1, 2, 0, 1, 0, 0, 0),
+        ("D", 0, 0, 0, 0, 0, 0, 0),
+    ]
