@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from crm_funnel import api, pipeline
 
 from crm.core.database import ensure_schema, make_engine
 from crm.testing import postgresql_engine
-from crm_funnel import api, pipeline
 
 KINDS = ("visit", "email_open", "stage_change", "purchase", "feedback", "ticket")
 CHANNELS = (None, "web", "email", "store")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from crm_funnel.options import FunnelOptions, structure_example
 
 from crm import ConfigError
-from crm_funnel.options import FunnelOptions, structure_example
 
 
 def test_defaults_are_the_sales_funnel() -> None:
