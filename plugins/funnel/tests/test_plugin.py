@@ -6,9 +6,9 @@ import importlib.metadata
 import subprocess
 import sys
 
+import crm_funnel
 import pluggy
 
-import crm_funnel
 from crm.core import hooks
 
 
