@@ -191,3 +191,23 @@ def test_time_to_convert_histogram(engine: Engine, logs: Any) -> None:
         ("C", 1, 2, 0, 1, 0, 0, 0),
         ("D", 0, 0, 0, 0, 0, 0, 0),
     ]
+
+
+def test_dropped_list_with_channel_keeps_only_consented_customers(
+    engine: Engine, logs: Any
+) -> None:
+    from sqlalchemy import update
+
+    from crm.core.schema import CustomerRow
+
+    proj = seeded(engine, logs)
+    with engine.begin() as conn:
+        conn.execute(
+            update(CustomerRow).where(CustomerRow.external_id == "c5").values(consent_email=True)
+        )
+        conn.execute(
+            update(CustomerRow).where(CustomerRow.external_id == "c3").values(consent_email=False)
+        )
+    table = api.funnel_dropped(proj, "B", channel="email", as_of=AS_OF)
+    assert [row[0] for row in table.rows] == ["c5"]
+    assert "(1 without it left out)" in table.title
