@@ -77,7 +77,7 @@ def _probabilities(
 def forecast_table(
     deals: Deals, options: DealOptions, estimates: list[WinEstimate], title: str
 ) -> Table:
-    rows = []
+    rows: list[tuple[object, ...]] = []
     total = 0.0
     for k, (estimate, (p, low, high, source)) in enumerate(
         zip(estimates, _probabilities(estimates, options, options.forecast), strict=True)
