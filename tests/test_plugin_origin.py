@@ -126,7 +126,7 @@ def test_built_in_is_what_a_distribution_declares_for_its_own_plugin(site: Path)
 
 def test_init_enables_exactly_the_plugins_marked_built_in(site: Path, tmp_path: Path) -> None:
     path = write_default_config(tmp_path / "project")
-    assert load_config(path).plugins.enabled == ("acme", "rfm")
+    assert load_config(path).plugins.enabled == ("acme", "funnel", "rfm")
 
 
 def test_crm_plugins_shows_the_origin_from_the_marker(site: Path, config: Path) -> None:
