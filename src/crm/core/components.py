@@ -8,7 +8,7 @@ context they are given: no sessions, no writes, no globals.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from sqlalchemy import Connection
 
+    from crm.core.events import EventChunk, EventRule, Extra
     from crm.core.facts import Facts
     from crm.core.pipeline import SegmentationResult
     from crm.core.report_model import Section
@@ -90,6 +91,15 @@ class ScoringContext:
     def artifacts(self) -> Mapping[str, Any]:
         """The artifacts attached so far in this run, by full name."""
         return dict(self._artifacts)
+
+    def events(
+        self, rules: Sequence[EventRule], *, extras: Sequence[Extra] = (), start: date | None = None
+    ) -> Iterator[EventChunk]:
+        """The tracked events before `as_of` in customer-then-time chunks (`crm.EventSequences`)."""
+        from crm.core.events import EventSequences
+
+        sequences = EventSequences(rules=rules, start=start, end=self.as_of, extras=extras)
+        return sequences.chunks(self.connection, self.tables)
 
 
 class Scorer(Protocol):
