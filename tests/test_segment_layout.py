@@ -92,3 +92,19 @@ def test_report_on_a_stored_run_matches_the_run(demo_dir: Path) -> None:
     for row in fresh:
         expected = row["customers"] if not 0 < row["customers"] < 5 else "<5"
         assert shown[(row["segmentation"], row["segment"])] == expected
+
+
+def test_the_demo_prints_what_crm_segment_prints_inside_80_columns(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    made = CliRunner().invoke(
+        cli,
+        ["demo", str(target), "--customers", "200"],
+        obj=App(config_path=tmp_path / "unused.toml"),
+        env={"COLUMNS": "80"},
+    )
+    assert made.exit_code == 0, made.output
+    lines = made.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    # the compact layout: a title line per segmentation, not one wide table
+    assert any(line.startswith("rfm: ") and line.rstrip().endswith(" customers") for line in lines)
+    assert made.stdout == _segment(target)

@@ -12,6 +12,7 @@ import tomli_w
 from crm.cli.app import get_app
 from crm.cli.import_command import _progress, summary_line
 from crm.cli.output import emit, output_options
+from crm.cli.segment_command import emit_summary
 from crm.core.config import CONFIG_FILE_NAME, default_config
 
 DEMO_SEGMENTATIONS = {
@@ -151,7 +152,12 @@ def demo(
             f"{len(result.facts)} customers as of {result.as_of}, stored as run {result.run_id}",
             err=True,
         )
-        emit(segment_summary(result), fmt, output)
+        # The same layout as `crm segment`: the wide table is unreadable at 80 columns.
+        summary = segment_summary(result)
+        if fmt == "table":
+            emit_summary(summary, output)
+        else:
+            emit(summary, fmt, output)
         # The crm that runs now, spelled so that it works even if it is not on PATH.
         crm = "crm" if shutil.which("crm") == sys.argv[0] else str(Path(sys.argv[0]).resolve())
         click.echo(f"\nNext: cd {directory} && {crm} segment --customers | head", err=True)
