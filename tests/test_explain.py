@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from crm.cli import cli
 from crm.cli.app import App
-from crm.cli.explain_command import explain, explain_segmentation
+from crm.cli.explain_command import explain_segmentation
 from crm.core.config import parse_config
 from crm.core.errors import ConfigError
 from crm.core.project import Project
@@ -65,7 +65,7 @@ def test_an_unexplained_segmentation_is_a_config_error(tmp_path: Path, seed: Any
         explain_segmentation(project, "region")
 
 
-def test_the_explain_command_prints_json_tables(tmp_path: Path, seed: Any) -> None:
+def test_crm_segments_explain_prints_json_tables(tmp_path: Path, seed: Any) -> None:
     (tmp_path / "crm.toml").write_text(
         '[plugins]\nenabled = ["rfm"]\n[reports]\nmin_group_size = 1\n'
     )
@@ -73,10 +73,21 @@ def test_the_explain_command_prints_json_tables(tmp_path: Path, seed: Any) -> No
     seed(project.engine, PURCHASES)
     project.close()
     app = App(config_path=tmp_path / "crm.toml")
-    result = CliRunner().invoke(explain, ["rfm", "-f", "json"], obj=app)
+    result = CliRunner().invoke(cli, ["segments", "explain", "rfm", "-f", "json"], obj=app)
     assert result.exit_code == 0, result.output
     tables = json.loads(result.stdout)
     assert set(tables) == {"rfm-explain.segment_map", "rfm-explain.cut_points"}
     report = CliRunner().invoke(cli, ["report", "rfm-explain", "-f", "csv"], obj=app)
     assert report.exit_code == 2  # two tables: CSV needs --table
     assert "pick one with --table" in report.stderr
+
+
+def test_crm_segments_explain_names_what_can_be_explained(tmp_path: Path, seed: Any) -> None:
+    (tmp_path / "crm.toml").write_text('[plugins]\nenabled = ["rfm"]\n')
+    project = _project(tmp_path)
+    seed(project.engine, PURCHASES)
+    project.close()
+    app = App(config_path=tmp_path / "crm.toml")
+    result = CliRunner().invoke(cli, ["segments", "explain", "region"], obj=app)
+    assert result.exit_code == 2  # a configuration error
+    assert "no enabled plugin explains segmentation 'region' (explained: rfm)" in result.stderr

@@ -1,9 +1,8 @@
-"""`explain NAME`: why a customer is where they are in segmentation NAME.
+"""`crm segments explain NAME`: why a customer is where they are in segmentation NAME.
 
 Renders the report a plugin registered with `ReportSpec(explains=NAME)` (for RFM, `rfm-explain`:
-the segment map and the cut points of the run) over the current data. Kept in a module of its
-own so it can join the `crm segments` group as `crm segments explain NAME`; until then the same
-report is `crm report rfm-explain`.
+the segment map and the cut points of the run) over the current data. The same report is
+`crm report rfm-explain`; this command finds it by the segmentation's name.
 """
 
 from __future__ import annotations

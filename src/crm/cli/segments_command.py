@@ -1,4 +1,5 @@
-"""`crm segments diff`: how customers moved between segments from one stored run to another."""
+"""`crm segments`: `diff` (how customers moved between segments from one stored run to another)
+and `explain` (why a customer is where they are in a segmentation)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from pathlib import Path
 import click
 
 from crm.cli.app import get_app
+from crm.cli.explain_command import explain
 from crm.cli.output import emit, output_options
 
 
 @click.group()
 def segments() -> None:
-    """Compare the segments of stored runs."""
+    """Compare the segments of stored runs, and explain a segmentation."""
+
+
+segments.add_command(explain)
 
 
 @segments.command()
