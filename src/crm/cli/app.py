@@ -65,7 +65,11 @@ class CrmCommandError(click.ClickException):
         self.exit_code = error.exit_code  # type: ignore[misc]  # per instance, by error kind
 
     def format_message(self) -> str:
-        return self.message
+        from crm.cli.output import printable_lines
+
+        # Messages quote data (a bad cell, a file name): its control bytes must not reach the
+        # terminal, while the message's own line breaks stay.
+        return printable_lines(self.message)
 
 
 def get_app(ctx: click.Context) -> App:

@@ -17,9 +17,9 @@ from typing import IO
 
 import click
 
-from crm.cli.output import render, render_json
+from crm.cli.output import printable, render, render_json
 from crm.cli.segment_layout import is_summary, render_summary
-from crm.cli.terminal import console, figure_lines, printable, rich_table, terminal_width
+from crm.cli.terminal import console, figure_lines, rich_table, terminal_width
 from crm.core.components import Table
 from crm.core.errors import ConfigError
 from crm.core.report_model import Document, Figure, Text

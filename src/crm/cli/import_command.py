@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crm.cli.app import get_app
-from crm.cli.output import emit, output_options
+from crm.cli.output import emit, escape_markup, output_options, printable
 from crm.core.components import Table
 
 if TYPE_CHECKING:
@@ -107,7 +107,8 @@ def _progress(path: Path) -> Iterator[Callable[[int, int], None]]:
         transient=True,
         console=Console(stderr=True),
     ) as progress:
-        task = progress.add_task(f"importing {path.name}", total=None)
+        # the description is rich markup: a file named `[/bold].csv` must not be parsed as such
+        task = progress.add_task(f"importing {escape_markup(path.name)}", total=None)
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
@@ -172,7 +173,7 @@ def summary_line(report: ImportReport) -> str:
         line += f", {report.customers_created} new customers"
     if report.rows_rejected:
         line += f", {report.rows_rejected} rejected (written to {report.reject_path})"
-    return line
+    return printable(line)  # file names are data too
 
 
 def report_table(report: ImportReport) -> Table:

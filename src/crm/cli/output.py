@@ -30,7 +30,6 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from crm.cli.terminal import terminal_width
 from crm.core.components import Table
 
 FORMATS = ("table", "csv", "json")
@@ -60,6 +59,11 @@ def printable(text: str) -> str:
     For people only: the result is not the value. CSV and JSON keep values exactly.
     """
     return _UNPRINTABLE.sub(lambda match: _escaped(match[0]), text)
+
+
+def printable_lines(text: str) -> str:
+    """`printable` line by line: for text whose newlines are layout (messages, two-line headers)."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def escape_markup(text: str) -> str:
@@ -216,6 +220,8 @@ def _render_rich(table: Table, stream: IO[str]) -> None:
         rich_table.add_row(*(Text(cell) for cell in row))
     interactive = stream.isatty() if hasattr(stream, "isatty") else False
     # Piped, the width a person's terminal would have (COLUMNS, else 80), not the table's own.
+    from crm.cli.terminal import terminal_width  # terminal imports printable from here
+
     width = terminal_width()
     console = Console(
         file=stream,

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from crm.cli.terminal import BAR_CELLS, cell_text, console, is_number, printable, rich_table
+from crm.cli.output import printable
+from crm.cli.terminal import BAR_CELLS, cell_text, console, is_number, rich_table
 from crm.core.components import Table
 
 #: Columns of the summary that are always shown, in this order, with their headers.

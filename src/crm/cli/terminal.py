@@ -8,12 +8,12 @@ characters are replaced so data cannot move the cursor or recolour the terminal.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from crm.cli.output import printable, printable_lines
 from crm.core.components import Table
 
 if TYPE_CHECKING:
@@ -23,17 +23,12 @@ if TYPE_CHECKING:
 
 DEFAULT_WIDTH = 80
 BAR_CELLS = 6
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def terminal_width() -> int:
     """The terminal's width; `COLUMNS` or 80 when output is not a terminal."""
     return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
-
-
-def printable(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
 
 
 def bar(fraction: float, cells: int = BAR_CELLS) -> str:
@@ -118,7 +113,7 @@ def rich_table(
         top = max((float(v) for v in values if is_number(v)), default=0.0)  # type: ignore[arg-type,unused-ignore]
         formats.append((share, with_bar, top))
         shown.add_column(
-            Text(header_text(name)),
+            Text(printable_lines(header_text(name))),
             # a share with a bar is padded to align; right-justified, its bar would not
             justify="left" if with_bar or not numeric else "right",
             no_wrap=numeric,
@@ -188,7 +183,7 @@ def _heatmap_lines(figure: Figure, width: int) -> list[str]:
     for series in figure.series:
         cells = []
         for text in heatmap_cell_texts(series, figure.unit):
-            *label, value = printable(text).split("\n")
+            *label, value = (printable(part) for part in text.split("\n"))
             cells.append([*textwrap.wrap(" ".join(label), cell), value])
         depth = max(len(parts) for parts in cells)
         # values on one line at the bottom of every cell, labels above them
