@@ -213,6 +213,8 @@ def test_segments_diff_prints_cells_matrix_and_movers(project_dir: Path) -> None
     table = invoke(project_dir, "segments", "diff", "-s", "size")
     assert table.exit_code == 0 and "1 moved, 0 entered, 0 left" in table.stdout
     assert invoke(project_dir, "segments", "diff", "-s", "size", "--from", "Big").exit_code == 2
-    unknown = invoke(project_dir, "segments", "diff")  # default --segmentation rfm
+    default = invoke(project_dir, "segments", "diff")  # the one segmentation both runs have
+    assert default.exit_code == 0 and "size: run 2 (as of 2024-03-03)" in default.stdout
+    unknown = invoke(project_dir, "segments", "diff", "-s", "rfm")
     assert unknown.exit_code == 2
     assert "run 2 has no segmentation 'rfm'; it has: size" in unknown.stderr

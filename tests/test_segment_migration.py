@@ -117,3 +117,29 @@ def test_without_an_earlier_analysis_date_there_is_nothing_to_compare(
     store(engine, hand_made_result(date(2025, 1, 1), [1], {"rfm": (SEGMENTS, [0])}))
     with pytest.raises(NotFoundError, match="no stored run has an analysis date before run 1"):
         Project(parse_config({}), engine=engine).segment_migration("rfm")
+
+
+def test_without_a_name_the_first_segmentation_both_runs_have_is_compared(
+    engine: Engine,
+) -> None:
+    # registration order: "stage" first, but only the later run has it; "size" is in both
+    store(
+        engine,
+        hand_made_result(date(2025, 1, 1), [1, 2], {"size": (["Big", "Small"], [0, 1])}),
+    )
+    later = hand_made_result(
+        date(2025, 7, 1),
+        [1, 2],
+        {
+            "stage": (["lead"], [0, 0]),
+            "size": (["Big", "Small"], [1, 1]),
+            "rfm": (SEGMENTS, [0, 0]),
+        },
+    )
+    store(engine, later)
+    migration = Project(parse_config({}), engine=engine).segment_migration()
+    assert migration.segmentation == "size"
+    assert migration.customers[0].tolist() == [0, 1, 0, 0]  # customer 1: Big -> Small
+    store(engine, hand_made_result(date(2026, 1, 1), [1], {"other": (["x"], [0])}))
+    with pytest.raises(ConfigError, match="runs 2 and 3 have no segmentation in common"):
+        Project(parse_config({}), engine=engine).segment_migration()

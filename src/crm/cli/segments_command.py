@@ -26,9 +26,8 @@ segments.add_command(explain)
 @click.option(
     "--segmentation",
     "-s",
-    default="rfm",
-    show_default=True,
-    help="The segmentation (or stage model) to compare.",
+    help="The segmentation (or stage model) to compare. Default: the first one both runs "
+    "stored, in registration order (rfm in the default configuration).",
 )
 @click.option("--from", "from_segment", metavar="SEGMENT", help="Only customers who were here.")
 @click.option("--to", "to_segment", metavar="SEGMENT", help="Only customers who are here now.")
@@ -50,7 +49,7 @@ def diff(
     ctx: click.Context,
     from_run: int | None,
     to_run: int | None,
-    segmentation: str,
+    segmentation: str | None,
     from_segment: str | None,
     to_segment: str | None,
     list_customers: bool,

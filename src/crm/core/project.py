@@ -317,10 +317,14 @@ class Project:
             return prune_runs(connection, keep=keep, before=before)
 
     def segment_migration(
-        self, segmentation: str, from_run: int | None = None, to_run: int | None = None
+        self,
+        segmentation: str | None = None,
+        from_run: int | None = None,
+        to_run: int | None = None,
     ) -> SegmentMigration:
         """Customers moving between the segments of `segmentation` from one run to another
-        (default: the current run and the latest run of an earlier analysis date)."""
+        (default: the current run and the latest run of an earlier analysis date, and the first
+        segmentation both runs have)."""
         from crm.core.segment_migration import segment_migration
 
         with self.engine.connect() as connection:

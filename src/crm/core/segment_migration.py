@@ -180,18 +180,34 @@ def _side(
     return keys, codes, revenue, tuple(s.name for s in segmentations[segmentation])
 
 
+def shared_segmentation(connection: Connection, earlier: Run, later: Run) -> str:
+    """The first segmentation (in `later`'s run order, which is registration order) that both
+    runs stored: the one to compare when none is named (rfm in the default configuration)."""
+    in_earlier = run_segments(connection, earlier.id)
+    for name in run_segments(connection, later.id):
+        if name in in_earlier:
+            return name
+    raise ConfigError(
+        f"runs {earlier.id} and {later.id} have no segmentation in common; "
+        f"run {earlier.id} has: {', '.join(in_earlier) or 'none'}"
+    )
+
+
 def segment_migration(
     connection: Connection,
-    segmentation: str,
+    segmentation: str | None = None,
     from_run: int | None = None,
     to_run: int | None = None,
 ) -> SegmentMigration:
     """The migration of `segmentation` from run `from_run` to run `to_run`; by default `to_run`
-    is the current run and `from_run` the latest run of an earlier analysis date."""
+    is the current run, `from_run` the latest run of an earlier analysis date and
+    `segmentation` the first one both runs have (`shared_segmentation`)."""
     later = require_run(connection, to_run)
     earlier = (
         get_run(connection, from_run) if from_run is not None else earlier_run(connection, later)
     )
+    if segmentation is None:
+        segmentation = shared_segmentation(connection, earlier, later)
     a_keys, a_codes, a_revenue, a_names = _side(connection, earlier, segmentation)
     b_keys, b_codes, b_revenue, b_names = _side(connection, later, segmentation)
     from_labels = (*a_names, NONE, NEW)
