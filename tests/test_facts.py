@@ -109,3 +109,40 @@ def test_empty_database_gives_empty_columns(engine: Engine) -> None:
         facts = Facts.load(conn, Tables.default(), date(2024, 1, 1))
     assert len(facts) == 0
     assert facts.recency_days().shape == (0,)
+
+
+def test_a_back_dated_run_has_only_the_customers_who_existed_then(engine: Engine) -> None:
+    """Who exists at an analysis date: created before it, or an interaction before it."""
+    imported = datetime(2025, 6, 1)  # the day the file was imported, for all but "old"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(CustomerRow),
+            [
+                {"external_id": "old", "created_at": datetime(2024, 1, 1)},
+                {"external_id": "early", "created_at": imported},
+                {"external_id": "late", "created_at": imported},
+                {"external_id": "newcomer", "created_at": imported},
+            ],
+        )
+        ids = dict(conn.execute(select(CustomerRow.external_id, CustomerRow.id)).all())
+        conn.execute(
+            insert(InteractionRow),
+            [
+                # a visit is enough: "early" existed before the import that created the row
+                {"customer_id": ids["early"], "kind": "visit",
+                 "occurred_at": datetime(2024, 6, 1), "source_key": "e"},
+                # on the analysis date itself: not before it
+                {"customer_id": ids["late"], "kind": "purchase", "amount_minor": 900,
+                 "occurred_at": datetime(2025, 3, 1), "source_key": "l"},
+            ],
+        )  # fmt: skip
+
+    def existing(as_of: date) -> list[str]:
+        with engine.connect() as conn:
+            return Facts.load(conn, Tables.default(), as_of).external_id.tolist()
+
+    assert existing(date(2024, 6, 1)) == ["old"]
+    assert existing(date(2025, 3, 1)) == ["old", "early"]
+    assert existing(date(2025, 3, 2)) == ["old", "early", "late"]
+    assert existing(date(2025, 6, 1)) == ["old", "early", "late"]
+    assert existing(date(2025, 6, 2)) == ["old", "early", "late", "newcomer"]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     type_coerce,
 )
@@ -84,10 +85,21 @@ def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
         )
         .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id))
         .where(profiling_allowed(tables))
+        .where(existed_at(tables, as_of))
         # A customer merged into another (crm.core.merging) lives on in the survivor's row.
         .where(~exists().where(tables.customer_alias.c.merged_customer_id == c.c.id))
         .order_by(c.c.id)
     )
+
+
+def existed_at(tables: Tables, as_of: date) -> ColumnElement[bool]:
+    """Customers who exist at analysis date `as_of`: created before it, or with an interaction
+    (of any kind) before it. A run back-dated with `crm segment --as-of` leaves out customers
+    who came later, so comparing it with a later run shows them as entered."""
+    c, i = tables.customer, tables.interaction
+    moment = as_of_moment(as_of)
+    interacted = exists().where(and_(i.c.customer_id == c.c.id, i.c.occurred_at < moment))
+    return or_(c.c.created_at < moment, interacted)
 
 
 def profiling_allowed(tables: Tables) -> ColumnElement[bool]:
