@@ -60,7 +60,8 @@ def _profile_table(profile: dict[str, Any]) -> Table:
     "run_id",
     type=int,
     metavar="N",
-    help="Segments and scores of stored run N (see crm runs). Default: the current run.",
+    help="As stored run N saw the customer (see crm runs): its segments, scores, purchase "
+    "totals and segment descriptions. Default: the current run, with today's totals.",
 )
 @output_options
 @click.pass_context
@@ -77,8 +78,8 @@ def show(
     what to do, the run they come from, scores and last interactions.
 
     Personal fields are masked by the [privacy] rules of crm.toml unless --unmask. A merged
-    customer's id shows the survivor it was merged into. --run N shows the segments and scores
-    of stored run N instead of the current run.
+    customer's id shows the survivor it was merged into. --run N shows the customer as stored
+    run N saw them (segments, scores, purchase totals, descriptions) instead of today.
     """
     project = get_app(ctx).project
     survivor = project.merged_into(customer_id)

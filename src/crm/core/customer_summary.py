@@ -13,10 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from attrs import frozen
 from sqlalchemy import Connection, and_, case, func, literal, select
 
-from crm.core.facts import PURCHASE
+from crm.core.facts import PURCHASE, as_of_moment
+from crm.core.run_reading import CustomerInRun
 from crm.core.schema import Tables
 from crm.core.segment import Run, Segment
 
@@ -37,8 +39,12 @@ class PurchaseTotals:
         }
 
 
-def purchase_totals(connection: Connection, tables: Tables, external_id: str) -> PurchaseTotals:
+def purchase_totals(
+    connection: Connection, tables: Tables, external_id: str, before: datetime | None = None
+) -> PurchaseTotals:
+    """The customer's purchases (those before `before`, when given)."""
     i, c = tables.interaction, tables.customer
+    when = i.c.occurred_at < before if before is not None else literal(True)
     row = connection.execute(
         select(
             (
@@ -50,7 +56,7 @@ def purchase_totals(connection: Connection, tables: Tables, external_id: str) ->
             func.max(i.c.occurred_at).label("last"),
         )
         .select_from(i.join(c, c.c.id == i.c.customer_id))
-        .where(and_(c.c.external_id == external_id, i.c.kind == literal(PURCHASE)))
+        .where(and_(c.c.external_id == external_id, i.c.kind == literal(PURCHASE), when))
     ).one()
     count, revenue_minor, first, last = row
     return PurchaseTotals(
@@ -59,6 +65,27 @@ def purchase_totals(connection: Connection, tables: Tables, external_id: str) ->
         first=first,
         last=last,
     )
+
+
+def totals_in_run(
+    connection: Connection, tables: Tables, external_id: str, found: CustomerInRun
+) -> PurchaseTotals:
+    """The purchase totals as run `found.run` saw them: its own stored count and revenue (what
+    it scored, whatever was imported or merged since), first and last purchase before its
+    analysis date."""
+    before = purchase_totals(connection, tables, external_id, as_of_moment(found.run.as_of))
+    if not found.covered or found.purchases is None or found.revenue_minor is None:
+        return before
+    return attrs.evolve(
+        before,
+        count=found.purchases,
+        revenue=(Decimal(found.revenue_minor) / 100).quantize(Decimal("0.01")),
+    )
+
+
+def segments_in_run(found: CustomerInRun) -> dict[str, tuple[Segment, ...]]:
+    """The customer's segments with the descriptions and actions the run stored."""
+    return {name: (segment,) for name, segment in found.segments.items() if segment is not None}
 
 
 @frozen(kw_only=True)
@@ -72,8 +99,8 @@ class SegmentMeaning:
 def segment_meanings(
     segments: Mapping[str, str], known: Mapping[str, Sequence[Segment]]
 ) -> tuple[SegmentMeaning, ...]:
-    """Each (segmentation, segment name) with the description and action the current
-    configuration gives it (empty when the segment no longer exists)."""
+    """Each (segmentation, segment name) with the description and action `known` gives it (the
+    current configuration's, or a named run's; empty when the segment no longer exists)."""
     meanings = []
     for segmentation, name in segments.items():
         found = next((s for s in known.get(segmentation, ()) if s.name == name), None)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 
 from crm.core.customer import Customer
 from crm.core.interaction import Interaction
-from crm.core.run_reading import customer_results
+from crm.core.run_reading import CustomerInRun, customer_in_run
 from crm.core.schema import Tables
 from crm.core.segment import Run, SegmentAssignment
 
@@ -27,6 +27,9 @@ class CustomerProfile:
     run: Run | None
     assignments: tuple[SegmentAssignment, ...]
     scores: Mapping[str, Any]
+    #: Set when a run was named (`--run N`): the customer as that run saw them (its revenue,
+    #: purchases and segment descriptions), so the summary shows the past, not today.
+    named_run: CustomerInRun | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape of `crm customers show --format json`."""
@@ -78,7 +81,10 @@ def customer_profile(
         .order_by(i.c.occurred_at.desc(), i.c.id.desc())
         .limit(last)
     ).mappings()
-    run, segments, scores = customer_results(connection, row["id"], run_id)
+    found = customer_in_run(connection, row["id"], run_id)
+    run = None if found is None else found.run
+    segments = {} if found is None else {k: s.name for k, s in found.segments.items() if s}
+    scores = {} if found is None else dict(found.scores)
     assignments = tuple(
         SegmentAssignment(
             customer_external_id=external_id,
@@ -95,4 +101,5 @@ def customer_profile(
         run=run,
         assignments=assignments,
         scores=scores,
+        named_run=found if run_id is not None else None,
     )

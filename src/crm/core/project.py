@@ -350,20 +350,28 @@ class Project:
     def customer_summary(self, profile: CustomerProfile) -> dict[str, Any]:
         """What `crm customers show` adds to `profile`: `purchases` (count, revenue, first and
         last purchase), `segment_details` (each segment with its description and action) and
-        `stale` (why the segments are out of date, or None)."""
-        from crm.core.customer_summary import newer_than_run, purchase_totals, segment_meanings
+        `stale` (why the segments are out of date, or None). For a profile of a named run, the
+        totals and descriptions are that run's."""
+        from crm.core import customer_summary as summary
 
+        external_id, named = profile.customer.external_id, profile.named_run
         with self.engine.connect() as connection:
-            totals = purchase_totals(connection, self.tables, profile.customer.external_id)
-        plan = self.plan()
-        known = {item.name: tuple(item.component.segments) for item in plan.segmenters}
-        for model in plan.stage_models:
-            known[model.name] = tuple(Segment(stage) for stage in model.component.stages)
+            if named is not None:  # as of the run named, not today
+                totals = summary.totals_in_run(connection, self.tables, external_id, named)
+            else:
+                totals = summary.purchase_totals(connection, self.tables, external_id)
+        if named is not None:
+            known = summary.segments_in_run(named)
+        else:
+            plan = self.plan()
+            known = {item.name: tuple(item.component.segments) for item in plan.segmenters}
+            for model in plan.stage_models:
+                known[model.name] = tuple(Segment(stage) for stage in model.component.stages)
         segments = {a.segmentation: a.segment for a in profile.assignments}
         return {
             "purchases": totals.to_dict(),
-            "segment_details": [attrs.asdict(m) for m in segment_meanings(segments, known)],
-            "stale": newer_than_run(profile.run, profile.customer.created_at, totals),
+            "segment_details": [attrs.asdict(m) for m in summary.segment_meanings(segments, known)],
+            "stale": summary.newer_than_run(profile.run, profile.customer.created_at, totals),
         }
 
     def customer_profile(

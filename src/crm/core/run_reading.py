@@ -229,17 +229,6 @@ def customer_in_run(
     )
 
 
-def customer_results(
-    connection: Connection, customer_id: int, run_id: int | None = None
-) -> tuple[Run | None, Mapping[str, str], Mapping[str, float | None]]:
-    """The current run (or run `run_id`): the customer's segment names and scores."""
-    found = customer_in_run(connection, customer_id, run_id)
-    if found is None:
-        return None, {}, {}
-    names = {k: s.name for k, s in found.segments.items() if s is not None}
-    return found.run, names, dict(found.scores)
-
-
 def segment_counts(connection: Connection, run_id: int) -> list[tuple[str, str, int]]:
     """(segmentation, segment, customers) for every segment of the run; customers a
     segmentation leaves out are counted as "(none)" when there are any."""
