@@ -185,3 +185,27 @@ def test_a_database_error_in_the_cli_shows_neither_sql_nor_parameters(
     assert result.stderr.strip().splitlines() == [
         "Error: database error (IntegrityError): disk quota exceeded"
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("forget", "C1", "--yes"), ("backup", "copy.db")],
+    ids=["forget", "backup"],
+)
+def test_sqlite_privacy_writers_wait_for_the_lock_and_give_up_with_one_line(
+    sqlite_project: Path, command: tuple[str, ...]
+) -> None:
+    holder = hold_write_lock(sqlite_project)
+    try:
+        process = crm(sqlite_project, *command, timeout="0.2")
+        _out, err = process.communicate()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert process.returncode == 1
+    database = sqlite_project / "crm.db"
+    assert err.strip().splitlines()[-2:] == [
+        f"another crm process is writing to DB {database}; waiting up to 0.2 s for it to finish",
+        f"Error: another crm process is writing to DB {database} and did not finish within "
+        "0.2 s; try again when it is done (or set CRM_BUSY_TIMEOUT to wait longer)",
+    ]

@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateTable
 
 from crm.core.audit import record
+from crm.core.database import begin_immediate, write_transaction
 from crm.core.errors import CrmError, NotFoundError
 from crm.core.privacy.erasure import ErasureListener, reapply_erasures
 from crm.core.privacy.tombstones import SECRET_KEY, add_tombstone, tombstones
@@ -91,7 +92,7 @@ def backup(engine: Engine, path: Path) -> BackupReport:
             report = _backup_sqlite(connection, path)
         else:
             report = _backup_archive(connection, path)
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         record(connection, "backup", tables=report.tables, rows=report.rows)
     return report
 
@@ -213,7 +214,7 @@ def restore(engine: Engine, path: Path, listener: ErasureListener) -> RestoreRep
     from crm.core.schema import Base
 
     Base.metadata.create_all(engine)  # tables newer than the backup
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         again = _merge(connection, kept, info, listener)
         record(connection, "restore", tables=tables, rows=rows, customers_erased_again=again)
         if connection.dialect.name == "postgresql":
@@ -251,6 +252,10 @@ def _restore_sqlite(
         info = _check_meta(path, meta, kept)
         raw: Any = connection.connection.driver_connection
         connection.rollback()
+        # The backup API cannot start inside a transaction, and on a locked database it retries
+        # without end: wait for the write lock (with the message, or fail with one line) first.
+        with connection.begin():
+            begin_immediate(connection)
         source.backup(raw)
     finally:
         source.close()

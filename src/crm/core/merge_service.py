@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, delete, select
 
 from crm.core.audit import record
+from crm.core.database import write_transaction
 from crm.core.merging import (
     CustomerMerge,
     latest_merge_of,
@@ -34,7 +35,7 @@ def merge_all(
 ) -> list[CustomerMerge]:
     """Several merges (survivor, merged, reason) in one transaction: all or none."""
     done = []
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         for survivor, merged, reason in merges:
             merge = merge_customers(connection, tables, survivor, merged, reason=reason)
             hooks.customers_merged(merge, connection)
@@ -51,7 +52,7 @@ def merge_all(
 
 def undo(engine: Engine, tables: Tables, hooks: CrmHooks, target: str | int) -> CustomerMerge:
     """Undo merge `target` (an id), or the latest standing merge of customer `target`."""
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         merge_id = (
             target if isinstance(target, int) else latest_merge_of(connection, tables, target)
         )

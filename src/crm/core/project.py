@@ -19,6 +19,7 @@ import attrs
 from attrs import define, field
 
 from crm.core.config import CrmConfig, load_config
+from crm.core.database import write_transaction
 from crm.core.errors import NotFoundError
 from crm.core.privacy import PERSONAL_FIELDS
 from crm.core.segment import Segment
@@ -191,7 +192,6 @@ class Project:
             check(result)
         if store:
             from crm.core.audit import record
-            from crm.core.database import write_transaction
 
             with write_transaction(self.engine) as connection:
                 previous = next(iter(list_runs(connection, limit=1)), None)  # newest stored
@@ -298,7 +298,7 @@ class Project:
         """Delete these runs (every one must exist), in one transaction."""
         from crm.core.runs import delete_runs, get_run
 
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             ids = [get_run(connection, run_id).id for run_id in run_ids]
             return delete_runs(connection, ids)
 
@@ -313,7 +313,7 @@ class Project:
         transaction; the current run is kept. Returns the deleted runs."""
         from crm.core.runs import prune_runs
 
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             return prune_runs(connection, keep=keep, before=before)
 
     def segment_migration(
@@ -427,13 +427,13 @@ class Project:
         from crm.core.privacy.masking import Masker
         from crm.core.privacy.tombstones import database_secret
 
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             return Masker(self.config.privacy, database_secret(connection))
 
     def _audit_unmasked(self, **counts: int) -> None:
         from crm.core.audit import record
 
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             record(connection, "unmasked export", **counts)
 
     def campaign_list(
@@ -469,7 +469,7 @@ class Project:
         from crm.core.privacy.erasure import erase_customer, scrub_sqlite_file
 
         listener = self.hooks.customer_erased
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             report = erase_customer(connection, self.tables, external_id, listener)
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as connection:
