@@ -166,6 +166,7 @@ def test_report_lists_the_registered_reports(project_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert {(r["report"], r["plugin"]) for r in json.loads(result.stdout)} == {
         ("segments", "crm"),
+        ("migration", "crm"),
         ("customers", "crm"),
     }
 

@@ -2,7 +2,8 @@
 
 `crm report segments` is the summary `crm segment` prints, with a bar chart of each
 segmentation's segment sizes and revenue; `crm report customers` the per-customer table of
-`crm segment --customers` (a list, so not part of the whole HTML report).
+`crm segment --customers` (a list, so not part of the whole HTML report); `crm report
+migration` the segment migration since the earlier run (crm.core.migration_report).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from attrs import frozen
 
 from crm.core.components import ReportContext, ReportSpec, Table
 from crm.core.hooks import hookimpl
+from crm.core.migration_report import SegmentMigrationReport
 from crm.core.report_model import Section
 
 
@@ -40,6 +42,14 @@ def register_reports(register: Callable[[ReportSpec], None]) -> None:
             name="segments",
             factory=lambda _options: SegmentSummaryReport(),
             description="customers, share, revenue and means per segment, with bar charts",
+        )
+    )
+    register(
+        ReportSpec(
+            name="migration",
+            factory=lambda _options: SegmentMigrationReport(),
+            description="segment migration since the earlier run, a heat map per segmentation "
+            "(only when an earlier run is stored)",
         )
     )
     register(

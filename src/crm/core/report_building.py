@@ -133,6 +133,8 @@ def project_report(
 ) -> Document:
     """What `Project.report` returns: see there."""
     from crm.core.database import read_only_connection
+    from crm.core.run_reading import load_run
+    from crm.core.segment_migration import latest_run_before
 
     registry = project.registry
     chosen = (
@@ -143,12 +145,17 @@ def project_report(
     options = project.options
     run = report_run(project, run_id, as_of)
     with read_only_connection(project.engine) as connection:
+        # The run to compare with: the latest of an earlier analysis date (as crm segments diff
+        # picks it), loaded in the shape of a fresh run.
+        earlier = latest_run_before(connection, run.as_of)
+        previous = None if earlier is None else load_run(connection, earlier)
         context = ReportContext(
             run=run,
             connection=connection,
             tables=project.tables,
             as_of=run.as_of,
             options=None,
+            previous=previous,
         )
         pairs = [(item, options.get(item.plugin, NoOptions())) for item in chosen]
         return build_document(pairs, context, min_group_size=project.config.reports.min_group_size)

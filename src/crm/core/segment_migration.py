@@ -10,6 +10,7 @@ left), in minor units.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -193,6 +194,54 @@ def shared_segmentation(connection: Connection, earlier: Run, later: Run) -> str
     )
 
 
+#: One side of a migration: customer keys (ascending), their segment codes (-1: none) and the
+#: segment names the codes index.
+Side = tuple["NDArray[np.int64]", "NDArray[np.int64]", tuple[str, ...]]
+
+
+def migration_cells(
+    earlier: Side, later: Side
+) -> tuple[tuple[str, ...], tuple[str, ...], NDArray[np.int64], NDArray[np.intp], NDArray[np.intp]]:
+    """From and to labels, and per customer of either side (ascending key) its row and column:
+    the arithmetic of every migration, stored runs (`segment_migration`) or runs in memory
+    (the report's heat map)."""
+    a_keys, a_codes, a_names = earlier
+    b_keys, b_codes, b_names = later
+    from_labels = (*a_names, NONE, NEW)
+    to_labels = (*b_names, NONE, GONE)
+    keys = np.union1d(a_keys, b_keys)
+    from_index = np.full(len(keys), len(from_labels) - 1, dtype=np.intp)  # (new)
+    to_index = np.full(len(keys), len(to_labels) - 1, dtype=np.intp)  # (gone)
+    # A code of -1 (no segment) lands on "(none)", the label just before the last.
+    from_index[np.isin(keys, a_keys)] = np.where(a_codes >= 0, a_codes, len(a_names))
+    to_index[np.isin(keys, b_keys)] = np.where(b_codes >= 0, b_codes, len(b_names))
+    return from_labels, to_labels, keys, from_index, to_index
+
+
+def migration_counts(
+    earlier: Side, later: Side
+) -> tuple[tuple[str, ...], tuple[str, ...], NDArray[np.int64]]:
+    """The from x to customer counts (see `migration_cells`)."""
+    from_labels, to_labels, _keys, from_index, to_index = migration_cells(earlier, later)
+    size = len(from_labels) * len(to_labels)
+    flat = from_index * len(to_labels) + to_index
+    counts = np.bincount(flat, minlength=size).astype(np.int64)
+    return from_labels, to_labels, counts.reshape(len(from_labels), len(to_labels))
+
+
+def latest_run_before(connection: Connection, as_of: date) -> int | None:
+    """The id of the latest stored run of an analysis date before `as_of`, as `crm segments
+    diff` picks it (`earlier_run`), or None."""
+    table = RunRow.__table__
+    found: int | None = connection.scalar(
+        select(table.c.id)
+        .where(table.c.as_of < as_of)
+        .order_by(table.c.as_of.desc(), table.c.id.desc())
+        .limit(1)
+    )
+    return found
+
+
 def segment_migration(
     connection: Connection,
     segmentation: str | None = None,
@@ -210,19 +259,12 @@ def segment_migration(
         segmentation = shared_segmentation(connection, earlier, later)
     a_keys, a_codes, a_revenue, a_names = _side(connection, earlier, segmentation)
     b_keys, b_codes, b_revenue, b_names = _side(connection, later, segmentation)
-    from_labels = (*a_names, NONE, NEW)
-    to_labels = (*b_names, NONE, GONE)
-    keys = np.union1d(a_keys, b_keys)
-    in_a = np.isin(keys, a_keys)
-    in_b = np.isin(keys, b_keys)
-    from_index = np.full(len(keys), len(from_labels) - 1, dtype=np.intp)  # (new)
-    to_index = np.full(len(keys), len(to_labels) - 1, dtype=np.intp)  # (gone)
-    # A code of -1 (no segment) lands on "(none)", the label just before the last.
-    from_index[in_a] = np.where(a_codes >= 0, a_codes, len(a_names))
-    to_index[in_b] = np.where(b_codes >= 0, b_codes, len(b_names))
+    from_labels, to_labels, keys, from_index, to_index = migration_cells(
+        (a_keys, a_codes, a_names), (b_keys, b_codes, b_names)
+    )
     revenue = np.zeros(len(keys), dtype=np.int64)
-    revenue[in_a] = a_revenue
-    revenue[in_b] = b_revenue
+    revenue[np.isin(keys, a_keys)] = a_revenue
+    revenue[np.isin(keys, b_keys)] = b_revenue
     shape = (len(from_labels), len(to_labels))
     flat = from_index * shape[1] + to_index
     size = shape[0] * shape[1]
