@@ -1,0 +1,140 @@
+"""Maximum likelihood shared by every model: optimiser, convergence check, observed information.
+
+Parameters are positive, so the optimiser works on their logarithms (unconstrained) and
+minimises the mean negative log-likelihood per customer (a scale that does not grow with the
+data, so one gradient tolerance fits CDNOW and a million customers alike). Standard errors come
+from the observed information: the Hessian of the total log-likelihood at the optimum, taken in
+the papers' parametrisation by central differences of the analytic gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from attrs import frozen
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+
+FloatArray = NDArray[np.float64]
+#: params -> (total log-likelihood, gradient of the total log-likelihood)
+LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
+
+#: Largest |gradient| of the mean log-likelihood (per unit of log-parameter) accepted as an
+#: optimum; BFGS sometimes stops with "precision loss" right at the optimum, which this accepts.
+GRADIENT_TOLERANCE = 1e-6
+
+
+class FitError(ValueError):
+    """A fit that cannot be trusted: not converged, or not at a proper maximum."""
+
+
+class InsufficientData(ValueError):  # noqa: N818 (it is a refusal, not a crash)
+    """The data is too small for the model; the message says what is missing."""
+
+
+@frozen
+class Estimate:
+    """The optimum: parameters, their covariance, the log-likelihood and how it was reached."""
+
+    names: tuple[str, ...]
+    params: FloatArray
+    covariance: FloatArray
+    log_likelihood: float
+    converged: bool
+    iterations: int
+
+    @property
+    def std_errors(self) -> FloatArray:
+        return np.sqrt(np.diag(self.covariance))
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(self.names, self.params.tolist(), strict=True))
+
+    def std_errors_dict(self) -> dict[str, float]:
+        return dict(zip(self.names, self.std_errors.tolist(), strict=True))
+
+
+def maximize(
+    log_likelihood: LogLikelihood,
+    start: Sequence[float],
+    names: tuple[str, ...],
+    customers: float,
+    model: str,
+) -> Estimate:
+    """Maximise `log_likelihood` from `start`; a fit that does not converge raises `FitError`."""
+    scale = 1.0 / max(customers, 1.0)
+
+    def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
+        params = np.exp(log_params)
+        value, grad = log_likelihood(params)
+        if not np.isfinite(value):
+            return np.inf, np.zeros_like(log_params)
+        return -value * scale, -grad * params * scale
+
+    result = minimize(
+        objective,
+        np.log(np.asarray(start, dtype=np.float64)),
+        jac=True,
+        method="BFGS",
+        options={"gtol": GRADIENT_TOLERANCE * 0.01, "maxiter": 500},
+    )
+    params = np.exp(result.x)
+    _, grad = objective(result.x)
+    converged = bool(np.all(np.isfinite(result.x))) and float(np.max(np.abs(grad))) < (
+        GRADIENT_TOLERANCE
+    )
+    if not converged:
+        raise FitError(
+            f"{model}: the maximum likelihood fit did not converge after {result.nit} "
+            f"iterations ({result.message}); largest gradient {np.max(np.abs(grad)):.3g}. "
+            "The data may not support this model (too few repeat buyers, or a degenerate "
+            "history); try another model or more data"
+        )
+    hessian = hessian_of(log_likelihood, params)
+    try:
+        covariance = np.linalg.inv(-hessian)
+    except np.linalg.LinAlgError:
+        covariance = np.full_like(hessian, np.nan)
+    if not (np.all(np.isfinite(covariance)) and np.all(np.diag(covariance) > 0)):
+        raise FitError(
+            f"{model}: the log-likelihood is not curved downwards at the optimum "
+            f"({dict(zip(names, params.round(6).tolist(), strict=True))}): the parameters are "
+            "not identified by this data"
+        )
+    value, _ = log_likelihood(params)
+    return Estimate(
+        names=names,
+        params=params,
+        covariance=(covariance + covariance.T) / 2,
+        log_likelihood=float(value),
+        converged=converged,
+        iterations=int(result.nit),
+    )
+
+
+def hessian_of(log_likelihood: LogLikelihood, params: FloatArray) -> FloatArray:
+    """Hessian of the total log-likelihood by central differences of its gradient."""
+    k = len(params)
+    hessian = np.empty((k, k))
+    for i in range(k):
+        step = 1e-5 * params[i]
+        up, down = params.copy(), params.copy()
+        up[i] += step
+        down[i] -= step
+        hessian[i] = (log_likelihood(up)[1] - log_likelihood(down)[1]) / (2 * step)
+    return (hessian + hessian.T) / 2
+
+
+def numerical_gradient(
+    value: Callable[[FloatArray], float], params: FloatArray, relative_step: float = 1e-6
+) -> FloatArray:
+    """Central-difference gradient, for a likelihood whose analytic gradient is not coded."""
+    grad = np.empty(len(params))
+    for i in range(len(params)):
+        step = relative_step * params[i]
+        up, down = params.copy(), params.copy()
+        up[i] += step
+        down[i] -= step
+        grad[i] = (value(up) - value(down)) / (2 * step)
+    return grad
