@@ -86,9 +86,9 @@ def test_gamma_gamma_parameters_and_log_likelihood(
     # sample's own by up to half a cent, which moves the log-likelihood by 0.008 (2e-6 relative)
     assert spend.estimate.log_likelihood == pytest.approx(reference["fits"]["gg"]["ll"], rel=5e-6)
     expected = spend.expected_spend(summary.x[:10], summary.mean_spend[:10])
-    np.testing.assert_allclose(
-        expected, reference["vectors"]["gg_fit_cond_avg_profit_first10"], rtol=2e-4
-    )
+    # Hardie's Gamma-Gamma sheet, first ten customers, at its printed precision
+    sheet = [24.65, 18.91, 35.17, 35.17, 35.17, 71.46, 18.91, 35.17, 27.28, 35.17]
+    np.testing.assert_allclose(expected, sheet, atol=0.01)
     assert spend.warnings == ()  # CDNOW: frequency and spend nearly uncorrelated
 
 
