@@ -102,7 +102,8 @@ def test_bgnbd_worked_examples_with_published_parameters(reference: dict[str, An
         [c["T"] for c in customers.values()],
     )
     np.testing.assert_allclose(
-        model.expected_transactions(summary, 39), [c["E_Y39"] for c in customers.values()],
+        model.expected_transactions(summary, 39),
+        [c["E_Y39"] for c in customers.values()],
         rtol=1e-9,
     )
     np.testing.assert_allclose(
@@ -112,7 +113,8 @@ def test_bgnbd_worked_examples_with_published_parameters(reference: dict[str, An
     assert round(float(model.expected_transactions(summary, 39)[0]), 3) == 1.226
     times = np.array([float(t) for t in vectors["bgnbd_pub_E_X_t"]])
     np.testing.assert_allclose(
-        model.expected_transactions_new(times), list(vectors["bgnbd_pub_E_X_t"].values()),
+        model.expected_transactions_new(times),
+        list(vectors["bgnbd_pub_E_X_t"].values()),
         rtol=1e-9,
     )
 
@@ -135,7 +137,8 @@ def test_pareto_nbd_worked_examples(reference: dict[str, Any]) -> None:
         [pub[i]["T"] for i in customers],
     )
     np.testing.assert_allclose(
-        fitted.expected_transactions(summary, 39), [c["E_Y39"] for c in customers.values()],
+        fitted.expected_transactions(summary, 39),
+        [c["E_Y39"] for c in customers.values()],
         rtol=1e-9,
     )
     np.testing.assert_allclose(

@@ -52,7 +52,7 @@ def project(engine: Engine, tmp_path: Path) -> Any:
 
 
 def test_sql_summary_equals_the_hand_built_one(project: Any, cdnow_sample: Any) -> None:
-    from .conftest import load  # noqa: PLC0415
+    from .conftest import load
 
     expected = load(rounded=False).summary
     with read_only_connection(project.engine) as connection:
@@ -69,20 +69,29 @@ def test_sql_summary_equals_the_hand_built_one(project: Any, cdnow_sample: Any) 
 def test_fit_report_is_the_documented_object(project: Any) -> None:
     with read_only_connection(project.engine) as connection:
         report = fit_report(connection, project.tables, CALIBRATION_END, "bgnbd", ClvOptions())
-        spend = fit_report(
-            connection, project.tables, CALIBRATION_END, "gamma_gamma", ClvOptions()
-        )
+        spend = fit_report(connection, project.tables, CALIBRATION_END, "gamma_gamma", ClvOptions())
     assert set(report) == {
-        "model", "time_unit", "calibration_end", "params", "std_errors", "log_likelihood",
-        "customers", "converged", "warnings",
+        "model",
+        "time_unit",
+        "calibration_end",
+        "params",
+        "std_errors",
+        "log_likelihood",
+        "customers",
+        "converged",
+        "warnings",
     }
     assert {k: round(v, 3) for k, v in report["params"].items()} == {
-        "r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426,
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
     }
     assert report["customers"] == 2357 and report["converged"] is True
     assert set(report["std_errors"]) == {"r", "alpha", "a", "b"}
     assert {k: round(v, 2) for k, v in spend["params"].items() if k != "v"} == {
-        "p": 6.25, "q": 3.74,
+        "p": 6.25,
+        "q": 3.74,
     }
     assert spend["params"]["v"] == pytest.approx(15.44, abs=0.01)
     assert spend["customers"] == 946

@@ -60,9 +60,7 @@ def simulate_pareto_nbd(
     return CustomerSummary(x, t_x, T)
 
 
-def simulate_spend(
-    rng: np.random.Generator, x: np.ndarray, params: np.ndarray
-) -> np.ndarray:
+def simulate_spend(rng: np.random.Generator, x: np.ndarray, params: np.ndarray) -> np.ndarray:
     p, q, v = params
     nu = rng.gamma(q, 1 / v, len(x))
     # the mean of x Gamma(p, nu) values is Gamma(p x, nu x)
@@ -124,7 +122,9 @@ def test_intervals_cover_the_truth_at_nominal_rate() -> None:
 
 def test_long_histories_stay_finite() -> None:
     # hundreds of transactions, and a customer observed for 20 years of weeks
-    heavy = CustomerSummary([500, 800, 0, 1], [100.0, 1000.0, 0.0, 1.0], [104.0, 1040.0, 1040.0, 1040.0])
+    heavy = CustomerSummary(
+        [500, 800, 0, 1], [100.0, 1000.0, 0.0, 1.0], [104.0, 1040.0, 1040.0, 1040.0]
+    )
     for model in (BgNbd(BG_TRUTH), ParetoNbd(PNBD_TRUTH)):
         alive = model.p_alive(heavy)
         expected = model.expected_transactions(heavy, 52)
@@ -162,6 +162,8 @@ def test_gamma_gamma_warns_on_dependence_and_drops_non_positive_spend() -> None:
     assert model.excluded == 5
     assert any("correlation" in w for w in model.warnings)
     assert any("5 repeat buyers" in w for w in model.warnings)
-    assert np.allclose(model.expected_spend(x[:2], spend[:2]), model.population_mean * (
-        1 - model.params[0] * x[:2] / (model.params[0] * x[:2] + model.params[1] - 1)
-    ))
+    assert np.allclose(
+        model.expected_spend(x[:2], spend[:2]),
+        model.population_mean
+        * (1 - model.params[0] * x[:2] / (model.params[0] * x[:2] + model.params[1] - 1)),
+    )

@@ -61,7 +61,10 @@ def fit_report(
 
 
 def _holdout_times(
-    connection: Connection, tables: Tables, calibration_end: date, holdout_end: date,
+    connection: Connection,
+    tables: Tables,
+    calibration_end: date,
+    holdout_end: date,
     days_per_unit: float,
 ) -> np.ndarray:
     """Times after the calibration end of the cohort's holdout transactions (one per
@@ -88,9 +91,7 @@ def _holdout_times(
     )
     per_day = (
         select(purchases.c.day, purchases.c.customer_id)
-        .where(
-            and_(purchases.c.occurred_at >= holdout_start, purchases.c.first < holdout_start)
-        )
+        .where(and_(purchases.c.occurred_at >= holdout_start, purchases.c.first < holdout_start))
         .group_by(purchases.c.day, purchases.c.customer_id)
         .subquery("per_day")
     )
@@ -131,13 +132,15 @@ def validate_split(
     summary = history.summary(options.days_per_unit)
     model = TRANSACTION_MODELS[options.model].fit(summary, requirements=requirements_of(options))
     later = load_history(
-        connection, tables, holdout_end + timedelta(days=1), since=calibration_end + timedelta(days=1)
+        connection,
+        tables,
+        holdout_end + timedelta(days=1),
+        since=calibration_end + timedelta(days=1),
     )
     counts = np.zeros(len(summary))
     position = np.searchsorted(history.customer_id, later.customer_id)
     known = (position < len(history.customer_id)) & (
-        history.customer_id[np.minimum(position, len(history.customer_id) - 1)]
-        == later.customer_id
+        history.customer_id[np.minimum(position, len(history.customer_id) - 1)] == later.customer_id
     )
     counts[position[known]] = later.transactions[known]
     length = (holdout_end - calibration_end).days / options.days_per_unit

@@ -20,7 +20,7 @@ from attrs import field, frozen
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from crm_clv.estimation import Estimate, FloatArray, maximize
+from crm_clv.estimation import Estimate, FloatArray, as_params, maximize
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
 
@@ -45,7 +45,7 @@ class _Prepared:
             rows=rows,
             distinct_x=distinct_x,
             x_index=x_index.reshape(-1),
-            weight_per_x=np.bincount(x_index.reshape(-1), weights=rows.weight),
+            weight_per_x=np.bincount(x_index.reshape(-1), weights=rows.weight).astype(np.float64),
             repeat=rows.x > 0,
         )
 
@@ -79,7 +79,9 @@ def _log_likelihood(params: FloatArray, data: _Prepared) -> tuple[float, FloatAr
     return total, np.array([d_r, d_alpha, d_a, d_b])
 
 
-def _future_factor(params: FloatArray, x: FloatArray, T: FloatArray, t: float) -> FloatArray:
+def _future_factor(
+    params: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray | float
+) -> FloatArray:
     """(a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)].
 
     The hypergeometric term is taken through Euler's transformation,
@@ -97,7 +99,7 @@ def _future_factor(params: FloatArray, x: FloatArray, T: FloatArray, t: float) -
 class BgNbd:
     """A BG/NBD model with known parameters (r, alpha, a, b); `fit` estimates them."""
 
-    params: FloatArray = field(converter=lambda v: np.asarray(v, dtype=np.float64))
+    params: FloatArray = field(converter=as_params)
     estimate: Estimate | None = None
     names = NAMES
     model = MODEL
@@ -144,7 +146,7 @@ class BgNbd:
         """E[X(t)]: expected transactions of a new customer in its first `t` time units."""
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))
         zero = np.zeros_like(times)
-        return _future_factor(self.params, zero, zero, times)  # type: ignore[arg-type]
+        return _future_factor(self.params, zero, zero, times)
 
     def summary(self) -> dict[str, object]:
         return _describe(self)

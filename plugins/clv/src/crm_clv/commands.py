@@ -44,16 +44,34 @@ def add_commands(cli: click.Group) -> None:
         raise CrmError(str(error)) from error
 
     @clv.command(name="fit")
-    @click.option("--model", type=click.Choice(("bgnbd", "pareto_nbd", "gamma_gamma")),
-                  default=None, help="Model to fit (default: [clv] model).")
-    @click.option("--time-unit", type=click.Choice(("days", "weeks")), default=None,
-                  help="Unit of t_x, T and the rate parameters (default: [clv] time_unit).")
-    @click.option("--calibration-end", required=True, metavar="DATE",
-                  help="Last day of the calibration period (YYYY-MM-DD, inclusive).")
+    @click.option(
+        "--model",
+        type=click.Choice(("bgnbd", "pareto_nbd", "gamma_gamma")),
+        default=None,
+        help="Model to fit (default: [clv] model).",
+    )
+    @click.option(
+        "--time-unit",
+        type=click.Choice(("days", "weeks")),
+        default=None,
+        help="Unit of t_x, T and the rate parameters (default: [clv] time_unit).",
+    )
+    @click.option(
+        "--calibration-end",
+        required=True,
+        metavar="DATE",
+        help="Last day of the calibration period (YYYY-MM-DD, inclusive).",
+    )
     @output_options
     @click.pass_context
-    def fit(ctx: click.Context, model: str | None, time_unit: str | None,
-            calibration_end: str, fmt: str, output: Path | None) -> None:
+    def fit(
+        ctx: click.Context,
+        model: str | None,
+        time_unit: str | None,
+        calibration_end: str,
+        fmt: str,
+        output: Path | None,
+    ) -> None:
         """Fit a model on purchases to --calibration-end and print its parameters.
 
         JSON: model, time_unit, calibration_end, params, std_errors, log_likelihood,
@@ -67,8 +85,9 @@ def add_commands(cli: click.Group) -> None:
         assert end is not None
         try:
             with project.engine.connect() as connection:
-                report = fit_report(connection, project.tables, end,
-                                    model or options.model, options)
+                report = fit_report(
+                    connection, project.tables, end, model or options.model, options
+                )
         except (FitError, InsufficientData) as error:
             _fail(error)
         for warning in report["warnings"]:
@@ -83,25 +102,48 @@ def add_commands(cli: click.Group) -> None:
         rows = tuple(
             (name, value, report["std_errors"][name]) for name, value in report["params"].items()
         )
-        title = (f"{report['model']} ({report['time_unit']}, to {report['calibration_end']}): "
-                 f"{report['customers']} customers, log-likelihood "
-                 f"{report['log_likelihood']:.4f}, converged {report['converged']}")
-        emit(Table(columns=("parameter", "estimate", "std_error"), rows=rows, title=title),
-             fmt, output)
+        title = (
+            f"{report['model']} ({report['time_unit']}, to {report['calibration_end']}): "
+            f"{report['customers']} customers, log-likelihood "
+            f"{report['log_likelihood']:.4f}, converged {report['converged']}"
+        )
+        emit(
+            Table(columns=("parameter", "estimate", "std_error"), rows=rows, title=title),
+            fmt,
+            output,
+        )
 
     @clv.command(name="validate")
-    @click.option("--model", type=click.Choice(("bgnbd", "pareto_nbd")), default=None,
-                  help="Transaction model (default: [clv] model).")
+    @click.option(
+        "--model",
+        type=click.Choice(("bgnbd", "pareto_nbd")),
+        default=None,
+        help="Transaction model (default: [clv] model).",
+    )
     @click.option("--time-unit", type=click.Choice(("days", "weeks")), default=None)
-    @click.option("--calibration-end", required=True, metavar="DATE",
-                  help="Last day of the calibration period (YYYY-MM-DD, inclusive).")
-    @click.option("--holdout-end", default=None, metavar="DATE",
-                  help="Last day of the holdout (default: the last purchase day).")
+    @click.option(
+        "--calibration-end",
+        required=True,
+        metavar="DATE",
+        help="Last day of the calibration period (YYYY-MM-DD, inclusive).",
+    )
+    @click.option(
+        "--holdout-end",
+        default=None,
+        metavar="DATE",
+        help="Last day of the holdout (default: the last purchase day).",
+    )
     @output_options
     @click.pass_context
-    def validate_command(ctx: click.Context, model: str | None, time_unit: str | None,
-                         calibration_end: str, holdout_end: str | None, fmt: str,
-                         output: Path | None) -> None:
+    def validate_command(
+        ctx: click.Context,
+        model: str | None,
+        time_unit: str | None,
+        calibration_end: str,
+        holdout_end: str | None,
+        fmt: str,
+        output: Path | None,
+    ) -> None:
         """Predicted against actual repeat transactions in the holdout.
 
         Rows: the total, each calibration frequency 0..7+, then the cumulative tracking per
@@ -132,12 +174,25 @@ def add_commands(cli: click.Group) -> None:
         rows: list[tuple[Any, ...]] = [
             ("total", "all", result.customers, result.actual, round(result.predicted, 2))
         ]
-        rows += [("frequency", b.label, b.customers, b.actual, round(b.predicted, 2))
-                 for b in result.buckets]
-        rows += [("tracking", str(p.period), "", p.actual, round(p.predicted, 2))
-                 for p in result.tracking]
-        title = (f"{result.model}: holdout {result.holdout_length:g} {options.time_unit}, "
-                 f"error {result.error:+.1%}, MAE {result.mean_absolute_error:.3f}, "
-                 f"correlation {result.correlation:.3f}")
-        emit(Table(columns=("part", "group", "customers", "actual", "predicted"),
-                   rows=tuple(rows), title=title), fmt, output)
+        rows += [
+            ("frequency", b.label, b.customers, b.actual, round(b.predicted, 2))
+            for b in result.buckets
+        ]
+        rows += [
+            ("tracking", str(p.period), "", p.actual, round(p.predicted, 2))
+            for p in result.tracking
+        ]
+        title = (
+            f"{result.model}: holdout {result.holdout_length:g} {options.time_unit}, "
+            f"error {result.error:+.1%}, MAE {result.mean_absolute_error:.3f}, "
+            f"correlation {result.correlation:.3f}"
+        )
+        emit(
+            Table(
+                columns=("part", "group", "customers", "actual", "predicted"),
+                rows=tuple(rows),
+                title=title,
+            ),
+            fmt,
+            output,
+        )

@@ -25,11 +25,16 @@ LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
 GRADIENT_TOLERANCE = 1e-6
 
 
+def as_params(values: object) -> FloatArray:
+    """Parameters as a float64 vector (models accept lists, tuples or arrays)."""
+    return np.asarray(values, dtype=np.float64)
+
+
 class FitError(ValueError):
     """A fit that cannot be trusted: not converged, or not at a proper maximum."""
 
 
-class InsufficientData(ValueError):  # noqa: N818 (it is a refusal, not a crash)
+class InsufficientData(ValueError):
     """The data is too small for the model; the message says what is missing."""
 
 

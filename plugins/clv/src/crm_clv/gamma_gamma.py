@@ -20,7 +20,7 @@ import numpy as np
 from attrs import field, frozen
 from scipy.special import digamma, gammaln
 
-from crm_clv.estimation import Estimate, FloatArray, InsufficientData, maximize
+from crm_clv.estimation import Estimate, FloatArray, InsufficientData, as_params, maximize
 from crm_clv.requirements import DataRequirements
 
 NAMES = ("p", "q", "v")
@@ -29,9 +29,7 @@ MODEL = "gamma_gamma"
 INDEPENDENCE_THRESHOLD = 0.3
 
 
-def _log_likelihood(
-    params: FloatArray, x: FloatArray, m: FloatArray
-) -> tuple[float, FloatArray]:
+def _log_likelihood(params: FloatArray, x: FloatArray, m: FloatArray) -> tuple[float, FloatArray]:
     p, q, v = params
     px = p * x
     log_vxm = np.log(v + x * m)
@@ -60,7 +58,7 @@ def _usable(x: FloatArray, mean_spend: FloatArray) -> FloatArray:
 class GammaGamma:
     """A Gamma-Gamma spend model with known (p, q, v); `fit` estimates them."""
 
-    params: FloatArray = field(converter=lambda v: np.asarray(v, dtype=np.float64))
+    params: FloatArray = field(converter=as_params)
     estimate: Estimate | None = None
     warnings: tuple[str, ...] = ()
     excluded: int = 0
@@ -123,7 +121,7 @@ class GammaGamma:
         Customers without a usable repeat spend (x == 0, or zero/negative mean) get the
         population mean v p / (q - 1).
         """
-        p, q, v = self.params
+        p, q, _v = self.params
         x = np.asarray(x, dtype=np.float64)
         m = np.where(_usable(x, mean_spend).astype(bool), mean_spend, 0.0)
         weight = p * x / (p * x + q - 1)

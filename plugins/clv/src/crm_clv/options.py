@@ -15,9 +15,7 @@ TIME_UNITS = ("days", "weeks")
 def _one_of(choices: tuple[str, ...]) -> Any:
     def check(_instance: Any, attribute: Any, value: str) -> None:
         if value not in choices:
-            raise ValueError(
-                f"{attribute.name} must be one of {', '.join(choices)}, got {value!r}"
-            )
+            raise ValueError(f"{attribute.name} must be one of {', '.join(choices)}, got {value!r}")
 
     return check
 
@@ -27,7 +25,9 @@ def _fraction(low_open: bool = False, high: float = 1.0) -> Any:
         ok = math.isfinite(value) and (value > 0 if low_open else value >= 0) and value <= high
         if not ok:
             bound = "(0" if low_open else "[0"
-            raise ValueError(f"{attribute.name} must be a number in {bound}, {high}], got {value!r}")
+            raise ValueError(
+                f"{attribute.name} must be a number in {bound}, {high}], got {value!r}"
+            )
 
     return check
 
@@ -43,11 +43,7 @@ def _non_negative_int(_instance: Any, attribute: Any, value: int) -> None:
 
 
 def _tiers(_instance: Any, attribute: Any, value: tuple[float, ...]) -> None:
-    if not (
-        len(value) == 2
-        and all(math.isfinite(v) and v > 0 for v in value)
-        and sum(value) < 1
-    ):
+    if not (len(value) == 2 and all(math.isfinite(v) and v > 0 for v in value) and sum(value) < 1):
         raise ValueError(
             f"{attribute.name} must be two shares [top, next] > 0 with top + next < 1 "
             f"(default [0.2, 0.3]), got {list(value)!r}"

@@ -26,7 +26,7 @@ import numpy as np
 from attrs import field, frozen
 from scipy.special import expit, gammaln, hyp2f1
 
-from crm_clv.estimation import Estimate, FloatArray, maximize, numerical_gradient
+from crm_clv.estimation import Estimate, FloatArray, as_params, maximize, numerical_gradient
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
 
@@ -83,7 +83,7 @@ def _value_and_gradient(params: FloatArray, rows: WeightedSummary) -> tuple[floa
 class ParetoNbd:
     """A Pareto/NBD model with known (r, alpha, s, beta); `fit` estimates them."""
 
-    params: FloatArray = field(converter=lambda v: np.asarray(v, dtype=np.float64))
+    params: FloatArray = field(converter=as_params)
     estimate: Estimate | None = None
     names = NAMES
     model = MODEL

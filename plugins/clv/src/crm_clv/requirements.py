@@ -25,9 +25,7 @@ class DataRequirements:
         if customers < self.customers:
             problems.append(f"{customers} customers (needs at least {self.customers})")
         if repeat_buyers < self.repeat_buyers:
-            problems.append(
-                f"{repeat_buyers} repeat buyers (needs at least {self.repeat_buyers})"
-            )
+            problems.append(f"{repeat_buyers} repeat buyers (needs at least {self.repeat_buyers})")
         if problems:
             raise InsufficientData(
                 f"{model}: not enough data to fit: {' and '.join(problems)}. The model "

@@ -21,12 +21,17 @@ class ValueTiers:
     def segments(self) -> tuple[Segment, ...]:
         top, nxt = self.options.tiers
         return (
-            Segment(f"Top {top:.0%}", f"the {top:.0%} of customers with the highest predicted CLV",
-                    "Retain and reward: they carry most of the future value."),
-            Segment(f"Next {nxt:.0%}", f"the next {nxt:.0%} by predicted CLV",
-                    "Grow: cross-sell to move them up."),
-            Segment("Rest", "the remaining customers by predicted CLV",
-                    "Serve efficiently."),
+            Segment(
+                f"Top {top:.0%}",
+                f"the {top:.0%} of customers with the highest predicted CLV",
+                "Retain and reward: they carry most of the future value.",
+            ),
+            Segment(
+                f"Next {nxt:.0%}",
+                f"the next {nxt:.0%} by predicted CLV",
+                "Grow: cross-sell to move them up.",
+            ),
+            Segment("Rest", "the remaining customers by predicted CLV", "Serve efficiently."),
         )
 
     def assign(self, columns: Columns) -> NDArray[np.int64]:
@@ -46,7 +51,7 @@ class ValueTiers:
 
 @frozen
 class AtRisk:
-    """"At risk" where P(alive) is below the threshold, else "Likely active"."""
+    """ "At risk" where P(alive) is below the threshold, else "Likely active"."""
 
     options: ClvOptions
     inputs = ("clv.p_alive",)
@@ -55,8 +60,11 @@ class AtRisk:
     def segments(self) -> tuple[Segment, ...]:
         limit = self.options.at_risk_below
         return (
-            Segment("At risk", f"probability alive below {limit:g}",
-                    "Win back before they are gone for good."),
+            Segment(
+                "At risk",
+                f"probability alive below {limit:g}",
+                "Win back before they are gone for good.",
+            ),
             Segment("Likely active", f"probability alive {limit:g} or more"),
         )
 

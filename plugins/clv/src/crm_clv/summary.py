@@ -79,9 +79,7 @@ class WeightedSummary:
             empty = np.zeros(0)
             return cls(empty, empty, empty, empty, np.zeros(0, dtype=np.intp))
         rows = np.column_stack((x, t_x, T))
-        unique, inverse, counts = np.unique(
-            rows, axis=0, return_inverse=True, return_counts=True
-        )
+        unique, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
         return cls(
             x=np.ascontiguousarray(unique[:, 0]),
             t_x=np.ascontiguousarray(unique[:, 1]),

@@ -75,8 +75,12 @@ class Validation:
             "cumulative_predicted": self.cumulative_predicted,
             "cumulative_error": self.cumulative_error,
             "buckets": [
-                {"frequency": b.label, "customers": b.customers, "actual": b.actual,
-                 "predicted": b.predicted}
+                {
+                    "frequency": b.label,
+                    "customers": b.customers,
+                    "actual": b.actual,
+                    "predicted": b.predicted,
+                }
                 for b in self.buckets
             ],
             "tracking": [

@@ -35,9 +35,10 @@ UNITS_PER_YEAR = {"days": 365.25, "weeks": 365.25 / 7}
 class TransactionModel(Protocol):
     """What BG/NBD and Pareto/NBD both offer; valuation needs nothing else."""
 
-    model: str
-    names: tuple[str, ...]
-
+    @property
+    def model(self) -> str: ...
+    @property
+    def names(self) -> tuple[str, ...]: ...
     @property
     def params(self) -> FloatArray: ...
     @property
