@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -229,9 +230,15 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     rfm = [r for r in rows if r["segmentation"] == "rfm"]
     assert [r["segment"] for r in rfm][:2] == ["Champions", "Loyal Customers"]
-    assert sum(r["customers"] for r in rfm) == 300  # every customer once, "(none)" included
     assert {r["segmentation"] for r in rows} == {"rfm", "region", "value"}
     assert (target / "crm.toml").exists() and (target / "crm.db").exists()
+    # Every customer once, "(none)" included, except those who refused profiling.
+    with sqlite3.connect(target / "crm.db") as db:
+        (refused,) = db.execute(
+            "SELECT count(*) FROM customer WHERE NOT consent_profiling"
+        ).fetchone()
+    assert refused > 0
+    assert sum(r["customers"] for r in rfm) == 300 - refused
     config = load_config(target / "crm.toml")
     assert config.plugins.enabled == ("rfm",)
     again = CliRunner().invoke(cli, ["demo", str(target)], obj=App(config_path=tmp_path / "x.toml"))

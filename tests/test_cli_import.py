@@ -121,7 +121,7 @@ def test_customers_file_then_profile(project: Path) -> None:
     data = project / "customers.csv"
     data.write_text("customer_id,name,country\nC1,Ann,United Kingdom\n")
     assert run(project, "import", "customers", str(data)).exit_code == 0
-    profile = run(project, "customers", "show", "C1", "-f", "json")
+    profile = run(project, "customers", "show", "C1", "-f", "json", "--unmask")
     assert json.loads(profile.stdout)["attributes"]["name"] == "Ann"
 
 

@@ -176,6 +176,75 @@ def test_hook_segmentation_finished(tmp_path: Path, seed: Any) -> None:
     assert unstored.scores["spend.total"].tolist() == [15000.0, 5050.0]
 
 
+class AliasPlugin:
+    """Stores customer aliases in a table of its own, and erases them when asked."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.keys: list[int] = []
+        self.fail = fail
+
+    @hookimpl
+    def customer_erased(self, connection: Any, customer_key: int) -> None:
+        from sqlalchemy import text
+
+        self.keys.append(customer_key)
+        connection.execute(text("DELETE FROM alias WHERE customer_key = :k"), {"k": customer_key})
+        if self.fail:
+            raise RuntimeError("alias store unavailable")
+
+
+def _alias_project(tmp_path: Path, seed: Any, plugin: AliasPlugin) -> tuple[Project, int]:
+    from sqlalchemy import text
+
+    project = project_with(tmp_path, ("alias", plugin))
+    seed(project.engine, PURCHASES, {"a": {"name": "Ann"}})
+    with project.engine.begin() as conn:
+        key = conn.execute(text("SELECT id FROM customer WHERE external_id = 'a'")).scalar_one()
+        conn.execute(text("CREATE TABLE alias (customer_key INTEGER, alias TEXT)"))
+        conn.execute(text("INSERT INTO alias VALUES (:k, 'ann@old'), (99, 'other')"), {"k": key})
+    return project, key
+
+
+def test_hook_customer_erased_runs_inside_the_erasure(tmp_path: Path, seed: Any) -> None:
+    from sqlalchemy import text
+
+    plugin = AliasPlugin()
+    project, key = _alias_project(tmp_path, seed, plugin)
+    project.forget("a")
+    assert plugin.keys == [key]
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT alias FROM alias")).scalars().all() == ["other"]
+
+
+def test_customer_erased_runs_again_when_a_restore_reapplies_an_erasure(
+    tmp_path: Path, seed: Any
+) -> None:
+    from sqlalchemy import text
+
+    plugin = AliasPlugin()
+    project, key = _alias_project(tmp_path, seed, plugin)
+    project.backup(tmp_path / "before.db")
+    project.forget("a")
+    project.restore(tmp_path / "before.db")  # brings back the plugin's row, then erases it
+    assert plugin.keys == [key, key]
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT alias FROM alias")).scalars().all() == ["other"]
+
+
+def test_a_failing_customer_erased_undoes_the_whole_erasure(tmp_path: Path, seed: Any) -> None:
+    from sqlalchemy import text
+
+    from crm.core.errors import PluginError
+
+    project, key = _alias_project(tmp_path, seed, AliasPlugin(fail=True))
+    with pytest.raises(PluginError, match="plugin 'alias': hook customer_erased failed"):
+        project.forget("a")
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alias")).scalar_one() == 2
+        name = conn.execute(text("SELECT name FROM customer WHERE id = :k"), {"k": key}).scalar()
+        assert name == "Ann"
+
+
 def test_a_plugin_may_accept_fewer_arguments_than_the_spec(tmp_path: Path) -> None:
     class NoArgs:
         called = False
@@ -198,6 +267,7 @@ HOOK_NAMES = sorted(
 def test_the_hook_list_is_what_the_docs_and_this_module_cover() -> None:
     assert HOOK_NAMES == [
         "configure",
+        "customer_erased",
         "register_commands",
         "register_reports",
         "register_scorers",

@@ -19,10 +19,17 @@ from crm.cli.demo_command import demo
 from crm.cli.import_command import import_group
 from crm.cli.init_command import init
 from crm.cli.plugins_command import plugins
+from crm.cli.privacy_commands import audit, backup, forget, restore
 from crm.cli.report_command import report
 from crm.cli.runs_command import runs
 from crm.cli.segment_command import segment
+from crm.core.audit_label import command_label
 from crm.core.errors import CrmError
+
+
+def _command_path() -> str:
+    current = click.get_current_context(silent=True)
+    return current.command_path if current is not None else "crm"
 
 
 class PluginGroup(click.Group):
@@ -43,7 +50,9 @@ class PluginGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            # The audit log records the command path ("crm forget"), never its arguments.
+            with command_label(_command_path):
+                return super().invoke(ctx)
         except CrmError as exc:
             if isinstance(ctx.obj, App) and ctx.obj.debug:
                 raise
@@ -89,6 +98,8 @@ def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
 
 
 for command in (init, config, import_group, plugins, segment, report, runs, customers, demo):
+    cli.add_command(command)
+for command in (forget, audit, backup, restore):
     cli.add_command(command)
 
 

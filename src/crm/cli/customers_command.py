@@ -35,9 +35,20 @@ def _profile_table(profile: dict[str, Any]) -> Table:
 @customers.command()
 @click.argument("customer_id")
 @click.option("--last", default=10, show_default=True, help="How many recent interactions.")
+@click.option(
+    "--unmask",
+    is_flag=True,
+    help="Show name, email, phone, birth date and city as stored (written to the audit log).",
+)
 @output_options
 @click.pass_context
-def show(ctx: click.Context, customer_id: str, last: int, fmt: str, output: Path | None) -> None:
-    """Show CUSTOMER_ID: attributes, last interactions, current segments and scores."""
-    profile = get_app(ctx).project.customer_profile(customer_id, last=last).to_dict()
+def show(
+    ctx: click.Context, customer_id: str, last: int, unmask: bool, fmt: str, output: Path | None
+) -> None:
+    """Show CUSTOMER_ID: attributes, last interactions, current segments and scores.
+
+    Personal fields are masked by the [privacy] rules of crm.toml unless --unmask.
+    """
+    project = get_app(ctx).project
+    profile = project.customer_profile(customer_id, last=last, unmask=unmask).to_dict()
     emit_document(profile, fmt, output, lambda: _profile_table(profile))

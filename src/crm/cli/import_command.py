@@ -73,6 +73,11 @@ def import_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Where bad rows go with --skip-bad-rows. Default: FILE.rejects.csv",
         ),
         click.option("--batch-size", default=10_000, show_default=True, help="Rows per batch."),
+        click.option(
+            "--recreate-erased",
+            is_flag=True,
+            help="Import rows of customers erased with `crm forget` (refused by default).",
+        ),
         output_options,
     ]
     for option in reversed(options):
@@ -123,8 +128,10 @@ def _run(
     skip_bad_rows: bool,
     reject_file: Path | None,
     batch_size: int,
+    recreate_erased: bool,
     fmt: str,
     output: Path | None,
+    clear_empty: bool = False,
 ) -> None:
     from crm.core.importing import ImportOptions
 
@@ -141,6 +148,8 @@ def _run(
         reject_path=reject_file,
         batch_size=batch_size,
         encoding=encoding,
+        clear_empty=clear_empty,
+        recreate_erased=recreate_erased,
     )
     with _progress(path) as progress:
         if target == "customers":
@@ -183,6 +192,11 @@ def report_table(report: ImportReport) -> Table:
 
 @import_group.command("customers")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--clear-empty",
+    is_flag=True,
+    help="An empty cell sets the stored value to empty (default: an empty cell keeps it).",
+)
 @import_options
 @click.pass_context
 def import_customers(ctx: click.Context, /, file: Path, **kwargs: Any) -> None:

@@ -12,6 +12,7 @@ import click
 
 from crm.cli.app import get_app
 from crm.cli.output import emit, output_options
+from crm.core.privacy import CHANNELS
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -61,6 +62,22 @@ def parse_where(
     "twice means either segment), e.g. --where 'rfm=At Risk'.",
 )
 @click.option("--no-store", is_flag=True, help="Compute and print, but do not store the run.")
+@click.option(
+    "--channel",
+    type=click.Choice(CHANNELS),
+    help="With --customers: a campaign list for this channel; customers without consent for "
+    "it are left out (and counted on stderr).",
+)
+@click.option(
+    "--with-contact",
+    is_flag=True,
+    help="With --customers: add name, email and phone (consent applied, masked unless --unmask).",
+)
+@click.option(
+    "--unmask",
+    is_flag=True,
+    help="With --with-contact: contact details as stored (written to the audit log).",
+)
 @output_options
 @click.pass_context
 def segment(
@@ -69,6 +86,9 @@ def segment(
     per_customer: bool,
     where: dict[str, list[str]],
     no_store: bool,
+    channel: str | None,
+    with_contact: bool,
+    unmask: bool,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -80,8 +100,15 @@ def segment(
     """
     from crm.core.reports import customer_rows, segment_summary
 
-    if where and not per_customer:
-        raise click.UsageError("--where selects customers: use it with --customers")
+    for given, option in (
+        (where, "--where"),
+        (channel, "--channel"),
+        (with_contact, "--with-contact"),
+    ):
+        if given and not per_customer:
+            raise click.UsageError(f"{option} selects customers: use it with --customers")
+    if unmask and not with_contact:
+        raise click.UsageError("--unmask shows contact details: use it with --with-contact")
     project = get_app(ctx).project
     started = time.perf_counter()
     with _status("Scoring customers"):
@@ -92,7 +119,19 @@ def segment(
         f"({time.perf_counter() - started:.2f} s)",
         err=True,
     )
-    emit(customer_rows(result, where) if per_customer else segment_summary(result), fmt, output)
+    if not per_customer:
+        emit(segment_summary(result), fmt, output)
+    elif channel or with_contact:
+        campaign = project.campaign_list(
+            result, where, channel=channel, with_contact=with_contact, unmask=unmask
+        )
+        if channel:
+            click.echo(
+                f"{campaign.left_out} customer(s) left out: no consent for {channel}", err=True
+            )
+        emit(campaign.table, fmt, output)
+    else:
+        emit(customer_rows(result, where), fmt, output)
 
 
 def _status(message: str) -> AbstractContextManager[object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,10 @@ BASE_COLUMNS: Mapping[str, str] = {
     "purchases": "number of purchases (distinct orders) before the analysis date",
     "revenue": "total purchase amount before the analysis date (in currency units)",
     "recency_days": "days from the last purchase to the analysis date",
+    "consent_email": "consent to email campaigns: 1 yes, 0 no, missing if never asked",
+    "consent_sms": "consent to text messages: 1 yes, 0 no, missing if never asked",
+    "consent_phone": "consent to phone calls: 1 yes, 0 no, missing if never asked",
+    "consent_profiling": "consent to profiling (those who said no are never scored): 1 or missing",
 }
 
 
@@ -34,7 +39,16 @@ def _base_getters(facts: Facts) -> dict[str, Callable[[], NDArray[Any]]]:
         "purchases": lambda: facts.purchases.astype(np.float64),
         "revenue": lambda: facts.revenue_minor / 100.0,
         "recency_days": facts.recency_days,
+        **{
+            f"consent_{purpose}": partial(_consent, facts, purpose)
+            for purpose in ("email", "sms", "phone", "profiling")
+        },
     }
+
+
+def _consent(facts: Facts, purpose: str) -> NDArray[np.float64]:
+    column = facts.consent.get(purpose)
+    return column if column is not None else np.full(len(facts), np.nan)
 
 
 @define

@@ -25,9 +25,10 @@ from attrs import field, frozen
 from cattrs.gen import make_dict_structure_fn, override
 
 from crm.core.errors import ConfigError
+from crm.core.privacy.options import PrivacyConfig
 
 CONFIG_FILE_NAME = "crm.toml"
-CORE_TABLES = ("database", "plugins", "import", "segmentations")
+CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy")
 
 T = TypeVar("T")
 
@@ -93,6 +94,7 @@ class CrmConfig:
     plugins: PluginsConfig = field(factory=PluginsConfig)
     import_: ImportConfig = field(factory=ImportConfig)
     segmentations: Mapping[str, RuleSegmentationConfig] = field(factory=dict)
+    privacy: PrivacyConfig = field(factory=PrivacyConfig)
     #: The tables named after plugins, raw until `structure_options` (phase 2).
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(factory=dict)
     #: The file this was read from; relative paths in it are relative to its folder.
@@ -114,6 +116,8 @@ class CrmConfig:
             data["import"] = imports
         if self.segmentations:
             data["segmentations"] = converter.unstructure(dict(self.segmentations))
+        if self.privacy != PrivacyConfig():
+            data["privacy"] = converter.unstructure(self.privacy)
         for name, table in sorted(self.plugin_tables.items()):
             data[name] = dict(table)
         return data

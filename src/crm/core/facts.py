@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from attrs import field, frozen
-from sqlalchemy import Connection, Select, and_, case, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.types import String
 
 from crm.core.schema import Tables
@@ -21,6 +31,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 PURCHASE = "purchase"
+#: Purposes a customer consents to, each a `consent_<purpose>` column of `customer`.
+CONSENT_PURPOSES = ("email", "sms", "phone", "profiling")
 
 
 def as_of_moment(as_of: date) -> datetime:
@@ -29,10 +41,12 @@ def as_of_moment(as_of: date) -> datetime:
 
 
 def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
-    """One row per customer: identity, demographics and purchase aggregates before `as_of`.
+    """One row per customer: identity, demographics, consent and purchase aggregates before
+    `as_of`.
 
     Frequency counts distinct order ids, plus one per purchase that has no order id, so a file
-    with order lines and a file with one row per purchase both count purchases.
+    with order lines and a file with one row per purchase both count purchases. Customers with
+    `consent_profiling` false are left out (see `profiling_allowed`).
     """
     i = tables.interaction
     c = tables.customer
@@ -63,10 +77,22 @@ def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
             type_coerce(purchases.c.last_purchase, String).label("last_purchase"),
             purchases.c.purchases,
             purchases.c.revenue_minor,
+            *(c.c[f"consent_{purpose}"] for purpose in CONSENT_PURPOSES),
         )
         .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id))
+        .where(profiling_allowed(tables))
         .order_by(c.c.id)
     )
+
+
+def profiling_allowed(tables: Tables) -> ColumnElement[bool]:
+    """Customers who may be scored: all but those whose `consent_profiling` is false.
+
+    A customer who said no to profiling is in no run: not scored, not segmented, not stored.
+    An unknown consent (NULL, never asked) does not exclude; scoring is then on the operator's
+    legal basis (docs/privacy.md).
+    """
+    return tables.customer.c.consent_profiling.is_not(False)
 
 
 def kind_counts_query(tables: Tables, as_of: date) -> Select[Any]:
@@ -117,6 +143,8 @@ class Facts:
     last_purchase: NDArray[np.datetime64]
     purchases: NDArray[np.int64]
     revenue_minor: NDArray[np.int64]
+    #: Consent by purpose (`CONSENT_PURPOSES`): 1.0 yes, 0.0 no, NaN never asked.
+    consent: Mapping[str, NDArray[np.float64]] = field(factory=dict)
     _connection: Connection | None = field(default=None, repr=False, eq=False, alias="connection")
     _tables: Tables | None = field(default=None, repr=False, eq=False, alias="tables")
     _cache: dict[str, Any] = field(factory=dict, repr=False, eq=False, init=False)
@@ -159,10 +187,14 @@ class Facts:
             rows = self._connection.execute(kind_counts_query(self._tables, self.as_of)).all()
             if rows:
                 ids, kinds, ns = zip(*rows, strict=True)
-                positions = self.index_of(np.array(ids, dtype=np.int64))
-                kind_array = np.array(kinds, dtype=object)
-                n_array = np.array(ns, dtype=np.int64)
-                for kind in sorted(set(kinds)):
+                id_array = np.array(ids, dtype=np.int64)
+                # Customers who refused profiling are not in these columns: drop their rows
+                # here rather than join `customer` in the aggregate (an index-only scan now).
+                ours = np.isin(id_array, self.customer_id)
+                positions = self.index_of(id_array[ours])
+                kind_array = np.array(kinds, dtype=object)[ours]
+                n_array = np.array(ns, dtype=np.int64)[ours]
+                for kind in sorted(set(kind_array.tolist())):
                     mask = kind_array == kind
                     column = np.zeros(len(self), dtype=np.int64)
                     column[positions[mask]] = n_array[mask]
@@ -178,8 +210,13 @@ class Facts:
     @classmethod
     def load(cls, connection: Connection, tables: Tables, as_of: date) -> Facts:
         rows = connection.execute(purchase_facts_query(tables, as_of)).all()
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[]] * 10
-        (ids, external, country, city, gender, born, first, last, purchases, revenue) = columns
+        width = 10 + len(CONSENT_PURPOSES)
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[]] * width
+        (ids, external, country, city, gender, born, first, last, purchases, revenue) = columns[:10]
+        consent = {
+            purpose: np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+            for purpose, values in zip(CONSENT_PURPOSES, columns[10:], strict=True)
+        }
         return cls(
             as_of=as_of,
             customer_id=np.array(ids, dtype=np.int64),
@@ -192,6 +229,7 @@ class Facts:
             last_purchase=_datetimes(list(last)),
             purchases=np.array([p or 0 for p in purchases], dtype=np.int64),
             revenue_minor=np.array([int(r or 0) for r in revenue], dtype=np.int64),
+            consent=consent,
             connection=connection,
             tables=tables,
         )

@@ -15,6 +15,7 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
+    from sqlalchemy import Connection
 
     from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
     from crm.core.config import CrmConfig
@@ -78,4 +79,15 @@ def segmentation_finished(result: SegmentationResult) -> None:
     """Notification after every segmentation run, stored or not (export, alerting, audit).
 
     `result.run_id` is the stored run's id, or None for a run that was not stored.
+    """
+
+
+@hookspec
+def customer_erased(connection: Connection, customer_key: int) -> None:
+    """Remove everything the plugin stores about the customer with integer key `customer_key`.
+
+    Called by `crm forget` (and when a restore re-applies an erasure) inside the erasure's
+    transaction, on a connection that may write: delete or anonymise the plugin's own rows that
+    name the customer (aliases, exports, caches). Raising aborts the whole erasure. Every plugin
+    that stores customer data must implement it (see docs/privacy.md).
     """

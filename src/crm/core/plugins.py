@@ -25,6 +25,7 @@ from crm.core.registry import Registry, make_register
 
 if TYPE_CHECKING:
     import click
+    from sqlalchemy import Connection
 
     from crm.core.config import CrmConfig
     from crm.core.pipeline import SegmentationResult
@@ -204,6 +205,11 @@ class CrmHooks:
         for plugin, caller in self._each("register_commands"):
             with blamed_on(plugin, "hook register_commands"):
                 caller(cli=cli)
+
+    def customer_erased(self, connection: Connection, customer_key: int) -> None:
+        for plugin, caller in self._each("customer_erased"):
+            with blamed_on(plugin, "hook customer_erased"):
+                caller(connection=connection, customer_key=customer_key)
 
     def segmentation_finished(self, result: SegmentationResult) -> None:
         for plugin, caller in self._each("segmentation_finished"):

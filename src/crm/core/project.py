@@ -9,7 +9,7 @@ Heavy modules (SQLAlchemy, numpy) are imported on first use, so building a Proje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,13 +19,19 @@ from attrs import define, field
 
 from crm.core.config import CrmConfig, load_config
 from crm.core.errors import NotFoundError
+from crm.core.privacy import PERSONAL_FIELDS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from crm.core.audit import AuditEntry
+    from crm.core.backup import BackupReport, RestoreReport
     from crm.core.importing import ImportOptions, ImportReport
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
     from crm.core.plugins import CrmHooks, InstalledPlugin, PluginInfo
+    from crm.core.privacy.consent import CampaignList
+    from crm.core.privacy.erasure import ErasureReport
+    from crm.core.privacy.masking import Masker
     from crm.core.profiles import CustomerProfile
     from crm.core.registry import Registry
     from crm.core.schema import Tables
@@ -141,7 +147,7 @@ class Project:
         interaction); store the run unless `store` is false; notify `segmentation_finished`."""
         from crm.core.pipeline import default_as_of, run_segmentation, with_run_id
         from crm.core.plugins import plugin_versions
-        from crm.core.runs import store_run
+        from crm.core.runs import latest_run, store_run
 
         plan = self.plan()
         from crm.core.database import read_only_connection
@@ -157,8 +163,15 @@ class Project:
                 plugins=plugin_versions(self.hooks.pm, self.installed),
             )
         if store:
+            from crm.core.audit import record
+
             with self.engine.begin() as connection:
+                previous = latest_run(connection)
                 result = with_run_id(result, store_run(connection, result, self.config))
+                if previous is not None and previous.config_hash != result.config_hash:
+                    # Hashes only: the configuration itself may hold a database URL.
+                    old, new = previous.config_hash[:12], result.config_hash[:12]
+                    record(connection, "config changed", before=old, after=new)
         self.hooks.segmentation_finished(result)
         return result
 
@@ -200,19 +213,32 @@ class Project:
             )
         return infos
 
-    def customer_profile(self, external_id: str, *, last: int = 10) -> CustomerProfile:
+    def customer_profile(
+        self, external_id: str, *, last: int = 10, unmask: bool = False
+    ) -> CustomerProfile:
         """A customer's attributes, last interactions and current segments with their scores.
 
         Scores are shown as `crm segment` shows them (money in currency units, scores as
-        integers); the stored values are raw floats.
+        integers); the stored values are raw floats. Personal fields are masked by the
+        `[privacy]` rules unless `unmask` (which is written to the audit log).
         """
+        from crm.core.privacy.tombstones import erased_ids
         from crm.core.profiles import customer_profile
         from crm.core.reports import metric_value
 
         with self.engine.connect() as connection:
             profile = customer_profile(connection, self.tables, external_id, last=last)
+            if profile is None and erased_ids(connection, [external_id]):
+                raise NotFoundError(f"customer {external_id!r} was erased (crm forget)")
         if profile is None:
             raise NotFoundError(f"no customer with id {external_id!r}")
+        if unmask:
+            self._audit_unmasked(customers=1)
+        else:
+            masked = self.masker().mask_all(
+                {name: getattr(profile.customer, name) for name in PERSONAL_FIELDS}
+            )
+            profile = attrs.evolve(profile, customer=attrs.evolve(profile.customer, **masked))
         metrics = {
             f"{item.spec.name}.{metric.name}": metric
             for item in self.registry.scorers
@@ -225,3 +251,80 @@ class Project:
             for name, value in profile.scores.items()
         }
         return attrs.evolve(profile, scores=shown)
+
+    # Privacy: masking, campaign lists, erasure, audit log, backups (docs/privacy.md).
+
+    def masker(self) -> Masker:
+        """The `[privacy]` masking rules with this database's secret."""
+        from crm.core.privacy.masking import Masker
+        from crm.core.privacy.tombstones import database_secret
+
+        with self.engine.begin() as connection:
+            return Masker(self.config.privacy, database_secret(connection))
+
+    def _audit_unmasked(self, **counts: int) -> None:
+        from crm.core.audit import record
+
+        with self.engine.begin() as connection:
+            record(connection, "unmasked export", **counts)
+
+    def campaign_list(
+        self,
+        result: SegmentationResult,
+        only: Mapping[str, Collection[str]] | None = None,
+        *,
+        channel: str | None = None,
+        with_contact: bool = False,
+        unmask: bool = False,
+    ) -> CampaignList:
+        """`crm segment --customers` rows with consent for `channel` applied and, with
+        `with_contact`, name, email and phone (masked unless `unmask`, which is audited)."""
+        from crm.core.privacy.consent import campaign_list, contact_details
+        from crm.core.reports import customer_rows
+
+        rows = customer_rows(result, only)
+        contacts = None
+        if with_contact:
+            with self.engine.connect() as connection:
+                contacts = contact_details(connection, self.tables, result.facts.customer_id)
+        masker = None if unmask else self.masker()
+        campaign = campaign_list(
+            rows, result.facts, channel=channel, contacts=contacts, masker=masker
+        )
+        if with_contact and unmask:
+            self._audit_unmasked(customers=len(campaign.table.rows))
+        return campaign
+
+    def forget(self, external_id: str) -> ErasureReport:
+        """Erase customer `external_id` everywhere, in one transaction (crm.core.privacy.erasure);
+        on SQLite the file is then rebuilt so no erased value stays in free pages."""
+        from crm.core.privacy.erasure import erase_customer, scrub_sqlite_file
+
+        listener = self.hooks.customer_erased
+        with self.engine.begin() as connection:
+            report = erase_customer(connection, self.tables, external_id, listener)
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                scrub_sqlite_file(connection)
+        return report
+
+    def audit_log(self, *, action: str | None = None) -> list[AuditEntry]:
+        from crm.core.audit import entries
+
+        with self.engine.connect() as connection:
+            return entries(connection, action=action)
+
+    def backup(self, path: Path) -> BackupReport:
+        from crm.core.backup import backup
+
+        return backup(self.engine, path)
+
+    def restore(self, path: Path) -> RestoreReport:
+        from crm.core.backup import restore
+        from crm.core.privacy.erasure import scrub_sqlite_file
+
+        report = restore(self.engine, path, self.hooks.customer_erased)
+        if report.customers_erased_again and self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                scrub_sqlite_file(connection)
+        return report

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from crm.core.config import CrmConfig
 from crm.core.pipeline import SegmentationResult
@@ -136,3 +136,19 @@ def customer_results(
         )
     )
     return run, segments, scores or {}
+
+
+def erase_customer_from_runs(connection: Connection, customer_key: int) -> int:
+    """Delete the customer's segments and scores from every stored run; returns rows deleted.
+
+    Called inside the erasure's transaction by `crm forget`. A run's totals (`customers`) keep
+    counting the person as they were at the time; no row of a run names them any more.
+    """
+    removed = 0
+    for row in (AssignmentRow, ScoreRow):
+        result = connection.execute(
+            delete(row).where(row.customer_id == customer_key),
+            execution_options={"preserve_rowcount": True},
+        )
+        removed += int(result.rowcount)
+    return removed

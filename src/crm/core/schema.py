@@ -149,6 +149,33 @@ class ImportRow(Base):
     rows_rejected: Mapped[int]
 
 
+class AuditRow(Base):
+    """One line of the audit log: who did what, when, with counts; never personal data.
+
+    Append-only from the CLI: no command updates or deletes these rows (see docs/privacy.md).
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    os_user: Mapped[str] = mapped_column(String(100))
+    command: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    #: Counts by name ({"rows_read": 10, ...}) and short non-personal details (config hashes).
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class TombstoneRow(Base):
+    """An erased customer id, kept only as a keyed hash (HMAC-SHA256 with the database's secret
+    in crm_meta), so a later import of the same id can be refused without storing the id."""
+
+    __tablename__ = "customer_tombstone"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 @frozen
 class Tables:
     """The Core tables a plugin may query on the read-only connection it is given."""

@@ -2,7 +2,7 @@
 
 A customer id the database does not know is inserted (created now unless the file says when).
 A known one is updated with the file's non-empty values: an empty cell never erases what is
-stored, and a row that changes nothing is not counted as updated, so re-importing an unchanged
+stored (unless `clear_empty`: then it sets the stored value to empty), and a row that changes nothing is not counted as updated, so re-importing an unchanged
 file adds nothing and updates nothing.
 """
 
@@ -58,8 +58,14 @@ _TABLES = Tables.default()
 class CustomerLoader:
     target = "customers"
 
-    def __init__(self, plan: Plan, _options: ImportOptions) -> None:
+    def __init__(self, plan: Plan, options: ImportOptions) -> None:
         self.plan = plan
+        #: With `clear_empty`, an empty cell clears the stored value (created_at is required).
+        self.cleared = (
+            [name for name in _STORED if name in plan and name != "created_at"]
+            if options.clear_empty
+            else []
+        )
         self.stored = [name for name in _STORED if name in plan]
         self.unique: BoundField | None = plan["customer_id"]
 
@@ -86,7 +92,9 @@ class CustomerLoader:
         if self.stored:
             changed = or_(
                 *(
-                    and_(s[name].is_not(None), s[name].is_distinct_from(c[name]))
+                    s[name].is_distinct_from(c[name])
+                    if name in self.cleared
+                    else and_(s[name].is_not(None), s[name].is_distinct_from(c[name]))
                     for name in self.stored
                 )
             )
@@ -95,7 +103,12 @@ class CustomerLoader:
                 update(customer)
                 .where(c.external_id == s.customer_id)
                 .where(changed)
-                .values({name: func.coalesce(s[name], c[name]) for name in self.stored}),
+                .values(
+                    {
+                        name: s[name] if name in self.cleared else func.coalesce(s[name], c[name])
+                        for name in self.stored
+                    }
+                ),
             )
         now = datetime.now(UTC).replace(tzinfo=None)
         created_at: Any = literal(now, DateTime)

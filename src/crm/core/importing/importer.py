@@ -17,18 +17,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Column, Connection, Engine, Select, Table, delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+)
 
+from crm.core.audit import record
 from crm.core.importing.bulk import write_transaction
 from crm.core.importing.customers import CustomerLoader
 from crm.core.importing.fields import Target, customer_parsers, interaction_parsers
 from crm.core.importing.interactions import InteractionLoader
 from crm.core.importing.options import ImportOptions, ImportReport
-from crm.core.importing.plan import BoundField, bind
+from crm.core.importing.plan import BoundField, Plan, bind
 from crm.core.importing.rejects import Problems, RejectWriter, default_reject_path
 from crm.core.importing.sources import Batch, Source, open_source
 from crm.core.importing.staging import open_stage
-from crm.core.schema import ImportRow
+from crm.core.privacy.tombstones import erased_ids, has_tombstones
+from crm.core.schema import ImportRow, Tables
 
 _IMPORT_LOG: Table = ImportRow.__table__  # type: ignore[assignment]
 
@@ -48,6 +61,9 @@ class Loader(Protocol):
     ) -> tuple[Iterable[Sequence[Any]], int, dict[int, tuple[str, str]]]: ...
 
     def store(self, conn: Connection, stage: Table, staged: int) -> tuple[int, int]: ...
+
+    #: The bound fields; its `customer_id` is checked against erased customers.
+    plan: Plan
 
 
 def import_customers(
@@ -121,6 +137,7 @@ def _run(
             staged -= _reject_duplicates(
                 conn, stage.table, loader.unique, source, problems, rejects
             )
+        staged -= _reject_erased(conn, stage.table, loader, source, problems, rejects)
         if problems.total and rejects is None:
             raise problems.error()
         first, second = loader.store(conn, stage.table, staged)
@@ -138,6 +155,15 @@ def _run(
                 rows_added=added,
                 rows_rejected=problems.total,
             )
+        )
+        record(
+            conn,
+            f"import {target}",
+            rows_read=read,
+            rows_added=added,
+            rows_updated=updated,
+            rows_rejected=problems.total,
+            customers_created=created,
         )
     return ImportReport(
         target=target,
@@ -209,6 +235,51 @@ def _reject_duplicates(
         later = _later_duplicates(stage, unique.name).subquery("later")
         conn.execute(delete(stage).where(stage.c.line.in_(select(later.c.line))))
     return count
+
+
+def _reject_erased(
+    conn: Connection,
+    stage: Table,
+    loader: Loader,
+    source: Source,
+    problems: Problems,
+    rejects: RejectWriter | None,
+) -> int:
+    """Rows that would bring back a customer erased by `crm forget` are bad rows (unless
+    `recreate_erased`); only ids new to the database are hashed, and only if anyone was erased."""
+    field = loader.plan.get("customer_id")
+    if field is None or not has_tombstones(conn):
+        return 0
+    customer = Tables.default().customer
+    # Distinct ids first: an interactions file has many rows per customer, and only the ids
+    # (not the rows) need a hash; the lines are fetched only for ids that were erased.
+    new_ids = (
+        select(stage.c.customer_id)
+        .where(
+            stage.c.customer_id.is_not(None),
+            ~exists().where(customer.c.external_id == stage.c.customer_id),
+        )
+        .distinct()
+    )
+    erased = erased_ids(conn, set(conn.scalars(new_ids)))
+    if not erased:
+        return 0
+    if source.options.recreate_erased:
+        record(conn, "re-create erased customers", customers=len(erased))
+        return 0
+    found = conn.execute(
+        select(stage.c.line).where(stage.c.customer_id.in_(sorted(erased))).order_by(stage.c.line)
+    ).scalars()
+    reason = "this customer was erased (crm forget); pass --recreate-erased to import it again"
+    lines = [(line, reason) for line in found]
+    if rejects is None:
+        for line, why in lines:
+            problems.add(line, field.label(), why)
+        return len(lines)
+    for line, raw, why in _with_raw(source, lines):
+        rejects.write(line, raw, problems.add(line, field.label(), why))
+    conn.execute(delete(stage).where(stage.c.line.in_([line for line, _ in lines])))
+    return len(lines)
 
 
 def _with_raw(

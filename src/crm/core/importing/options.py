@@ -95,6 +95,10 @@ class ImportOptions:
     #: Text encoding of the file; a UTF-8 byte-order mark is skipped. Exports from spreadsheet
     #: tools are often "cp1252" or "latin-1".
     encoding: str = "utf-8-sig"
+    #: Customers: an empty cell sets the stored value to empty (NULL) instead of keeping it.
+    clear_empty: bool = False
+    #: Import rows of customers erased by `crm forget` (refused by default, as bad rows).
+    recreate_erased: bool = False
 
     def format_of(self, path: Path) -> Literal["csv", "jsonl"]:
         """`file_format`, or JSON Lines for a .jsonl/.ndjson file name, else CSV."""
