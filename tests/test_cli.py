@@ -230,7 +230,8 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     rfm = [r for r in rows if r["segmentation"] == "rfm"]
     assert [r["segment"] for r in rfm][:2] == ["Champions", "Loyal Customers"]
-    assert {r["segmentation"] for r in rows} == {"rfm", "region", "value"}
+    # the demo enables every bundled plugin; rfm's and the demo's rule segmentations at least
+    assert {"rfm", "region", "value"} <= {r["segmentation"] for r in rows}
     assert (target / "crm.toml").exists() and (target / "crm.db").exists()
     # Every customer once, "(none)" included, except those who refused profiling.
     with sqlite3.connect(target / "crm.db") as db:
@@ -240,7 +241,7 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     assert refused > 0
     assert sum(r["customers"] for r in rfm) == 300 - refused
     config = load_config(target / "crm.toml")
-    assert config.plugins.enabled == ("rfm",)
+    assert "rfm" in config.plugins.enabled
     again = CliRunner().invoke(cli, ["demo", str(target)], obj=App(config_path=tmp_path / "x.toml"))
     assert again.exit_code == 1
     assert "already exists; use --force" in again.stderr

@@ -170,3 +170,17 @@ def test_holdout_matches_the_papers(
     assert zero.customers == 1411 and zero.actual == 334
     assert round(zero.predicted / zero.customers, 2) == 0.23  # the paper's zero class
     assert sum(b.customers for b in bg.buckets) == 2357
+
+
+def test_model_card_says_what_the_fit_was(cdnow_sample: Any) -> None:
+    from crm_clv.fitting import fit_clv, model_card
+    from crm_clv.options import ClvOptions
+
+    options = ClvOptions()
+    fitted = fit_clv(cdnow_sample.summary, options)
+    card = model_card(fitted, options, ("1997-01-01", "1997-09-30"), holdout_error=-0.12)
+    assert card["model"] == "bgnbd" and card["converged"] is True
+    assert card["customers"] == 2357 and card["time_unit"] == "weeks"
+    params = card["params"]
+    assert isinstance(params, dict) and round(params["r"], 3) == 0.243
+    assert card["holdout_error"] == -0.12 and card["warnings"] == []

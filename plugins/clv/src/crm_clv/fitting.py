@@ -57,3 +57,34 @@ def fit_clv(summary: CustomerSummary, options: ClvOptions) -> FittedClv:
         assert summary.mean_spend is not None
         spend = GammaGamma.fit(summary.x, summary.mean_spend, requirements=needed)
     return FittedClv(model, spend, len(summary))
+
+
+def model_card(
+    fitted: FittedClv,
+    options: ClvOptions,
+    window: tuple[str, str],
+    holdout_error: float | None = None,
+) -> dict[str, object]:
+    """What a fit was and how far to trust it, as plain data (for a run artifact or a report).
+
+    `window` is the (first, last) day of the data the fit saw; `holdout_error` the relative
+    error of the holdout total when the fit was validated.
+    """
+    estimate = fitted.transactions.estimate
+    card: dict[str, object] = {
+        "model": fitted.transactions.model,
+        "spend_model": options.spend_model,
+        "time_unit": options.time_unit,
+        "data_window": {"first_day": window[0], "last_day": window[1]},
+        "customers": fitted.customers,
+        "params": dict(
+            zip(fitted.transactions.names, fitted.transactions.params.tolist(), strict=True)
+        ),
+        "std_errors": estimate.std_errors_dict() if estimate is not None else None,
+        "log_likelihood": estimate.log_likelihood if estimate is not None else None,
+        "converged": estimate.converged if estimate is not None else None,
+        "spend": fitted.spend.summary() if fitted.spend is not None else None,
+        "holdout_error": holdout_error,
+        "warnings": list(fitted.warnings),
+    }
+    return card

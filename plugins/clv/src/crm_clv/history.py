@@ -57,6 +57,18 @@ class PurchaseHistory:
             mean_spend,
         )
 
+    def restricted_to(self, customer_ids: NDArray[np.int64]) -> PurchaseHistory:
+        keep = np.isin(self.customer_id, customer_ids)
+        return PurchaseHistory(
+            customer_id=self.customer_id[keep],
+            transactions=self.transactions[keep],
+            first_day=self.first_day[keep],
+            last_day=self.last_day[keep],
+            revenue_minor=self.revenue_minor[keep],
+            first_day_minor=self.first_day_minor[keep],
+            period_end=self.period_end,
+        )
+
     def tenure_days(self) -> NDArray[np.float64]:
         return self.period_end + 1 - self.first_day
 

@@ -26,6 +26,9 @@ class ClvScorer:
 
     def score(self, context: ScoringContext) -> Mapping[str, FloatArray]:
         history = load_history(context.connection, context.tables, context.as_of)
+        # only the customers crm hands to scorers (it leaves some out, e.g. without consent
+        # to profiling): the SQL summary covers every purchasing customer
+        history = history.restricted_to(context.facts.customer_id)
         summary = history.summary(self.options.days_per_unit)
         n = len(context.facts)
         place = context.facts.index_of(history.customer_id)
