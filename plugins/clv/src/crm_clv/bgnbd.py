@@ -20,7 +20,7 @@ from attrs import field, frozen
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from crm_clv.estimation import Estimate, FloatArray, as_params, maximize
+from crm_clv.estimation import Estimate, FloatArray, as_params, maximize, subset_rows
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
 
@@ -52,30 +52,32 @@ class _Prepared:
 
 def _log_likelihood(params: FloatArray, data: _Prepared) -> tuple[float, FloatArray]:
     r, alpha, a, b = params
-    rows, ux = data.rows, data.distinct_x
+    rows, ux, wx = data.rows, data.distinct_x, data.weight_per_x
     x, w = rows.x, rows.weight
     log_at = np.log(alpha + rows.T)
     log_atx = np.log(alpha + rows.t_x)
     rx = r + x
-    a3 = -rx * log_at
-    a4 = np.full_like(a3, -np.inf)
-    rep = data.repeat
-    a4[rep] = np.log(a) - np.log(b + x[rep] - 1) - rx[rep] * log_atx[rep]
-    lse = np.logaddexp(a3, a4)
-    w4 = np.exp(a4 - lse)  # share of the "dropped out after the last purchase" branch
-    w3 = 1.0 - w4
+    # ln L = per-x terms + r ln alpha - (r+x) ln(alpha+T) + softplus(d), where d is the log
+    # ratio of the "dropped out after the last purchase" branch to the "alive at T" branch
+    with np.errstate(divide="ignore"):
+        c_x = np.where(ux > 0, np.log(a) - np.log(np.maximum(b + ux - 1, 1e-300)), -np.inf)
+        inv_b_x = np.where(ux > 0, 1.0 / (b + ux - 1), 0.0)
+    d = c_x[data.x_index] + rx * (log_at - log_atx)
+    softplus = np.logaddexp(0.0, d)
+    w4 = np.exp(d - softplus)  # share of the drop-out branch, expit(d)
     per_x = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux) - betaln(a, b)
-    total = float(data.weight_per_x @ per_x + w.sum() * r * np.log(alpha) + w @ lse)
+    n = w.sum()
+    total = float(wx @ per_x + n * r * np.log(alpha) + w @ (softplus - rx * log_at))
 
-    wx = data.weight_per_x
     psi_ab_x = digamma(a + b + ux)
-    d_r = wx @ (digamma(r + ux) - digamma(r)) + w.sum() * np.log(alpha)
-    d_r -= w @ (w3 * log_at + w4 * log_atx)
-    d_alpha = w.sum() * r / alpha - w @ (rx * (w3 / (alpha + rows.T) + w4 / (alpha + rows.t_x)))
-    d_a = wx @ (digamma(a + b) - psi_ab_x) + (w @ w4) / a
-    inv_b = np.zeros_like(x)
-    inv_b[rep] = 1.0 / (b + x[rep] - 1)
-    d_b = wx @ (digamma(b + ux) - psi_ab_x - digamma(b) + digamma(a + b)) - w @ (w4 * inv_b)
+    ww4 = w * w4
+    d_r = wx @ (digamma(r + ux) - digamma(r)) + n * np.log(alpha)
+    d_r -= w @ log_at - ww4 @ (log_at - log_atx)
+    inv_at, inv_atx = 1.0 / (alpha + rows.T), 1.0 / (alpha + rows.t_x)
+    d_alpha = n * r / alpha - (w * rx) @ (inv_at + w4 * (inv_atx - inv_at))
+    d_a = wx @ (digamma(a + b) - psi_ab_x) + ww4.sum() / a
+    d_b = wx @ (digamma(b + ux) - psi_ab_x - digamma(b) + digamma(a + b))
+    d_b -= ww4 @ inv_b_x[data.x_index]
     return total, np.array([d_r, d_alpha, d_a, d_b])
 
 
@@ -114,8 +116,13 @@ class BgNbd:
     ) -> BgNbd:
         (requirements or DataRequirements()).check(MODEL, len(summary), summary.repeat_buyers())
         data = _Prepared.of(summary.weighted())
+        subset = subset_rows(len(data.rows))
+        warm = None
+        if subset is not None:
+            part = _Prepared.of(data.rows.take(subset))
+            warm = ((lambda p: _log_likelihood(p, part)), float(part.rows.weight.sum()))
         estimate = maximize(
-            lambda p: _log_likelihood(p, data), start, NAMES, data.rows.customers, MODEL
+            lambda p: _log_likelihood(p, data), start, NAMES, data.rows.customers, MODEL, warm
         )
         return cls(estimate.params, estimate)
 

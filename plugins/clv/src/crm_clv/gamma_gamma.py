@@ -20,7 +20,14 @@ import numpy as np
 from attrs import field, frozen
 from scipy.special import digamma, gammaln
 
-from crm_clv.estimation import Estimate, FloatArray, InsufficientData, as_params, maximize
+from crm_clv.estimation import (
+    Estimate,
+    FloatArray,
+    InsufficientData,
+    as_params,
+    maximize,
+    subset_rows,
+)
 from crm_clv.requirements import DataRequirements
 
 NAMES = ("p", "q", "v")
@@ -87,7 +94,14 @@ class GammaGamma:
                 "data"
             )
         xs, ms = x[usable], mean_spend[usable]
-        estimate = maximize(lambda p: _log_likelihood(p, xs, ms), start, NAMES, len(xs), MODEL)
+        subset = subset_rows(len(xs))
+        warm = None
+        if subset is not None:
+            xw, mw = xs[subset], ms[subset]
+            warm = ((lambda p: _log_likelihood(p, xw, mw)), float(len(xw)))
+        estimate = maximize(
+            lambda p: _log_likelihood(p, xs, ms), start, NAMES, len(xs), MODEL, warm
+        )
         warnings: list[str] = []
         correlation = float(np.corrcoef(xs, ms)[0, 1]) if len(xs) > 2 else 0.0
         if abs(correlation) > INDEPENDENCE_THRESHOLD:

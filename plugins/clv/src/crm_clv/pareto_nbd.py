@@ -26,7 +26,14 @@ import numpy as np
 from attrs import field, frozen
 from scipy.special import expit, gammaln, hyp2f1
 
-from crm_clv.estimation import Estimate, FloatArray, as_params, maximize, numerical_gradient
+from crm_clv.estimation import (
+    Estimate,
+    FloatArray,
+    as_params,
+    maximize,
+    numerical_gradient,
+    subset_rows,
+)
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
 
@@ -98,8 +105,13 @@ class ParetoNbd:
     ) -> ParetoNbd:
         (requirements or DataRequirements()).check(MODEL, len(summary), summary.repeat_buyers())
         rows = summary.weighted()
+        subset = subset_rows(len(rows))
+        warm = None
+        if subset is not None:
+            part = rows.take(subset)
+            warm = ((lambda p: _value_and_gradient(p, part)), float(part.weight.sum()))
         estimate = maximize(
-            lambda p: _value_and_gradient(p, rows), start, NAMES, rows.customers, MODEL
+            lambda p: _value_and_gradient(p, rows), start, NAMES, rows.customers, MODEL, warm
         )
         return cls(estimate.params, estimate)
 

@@ -63,6 +63,25 @@ class CustomerSummary:
         return int(np.count_nonzero(self.x > 0))
 
 
+def distinct_rows(
+    *columns: FloatArray,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """Group equal rows of aligned columns: (sort order, start of each group in that order,
+    group of every row). A lexsort and one comparison pass: several times faster than
+    `np.unique(axis=0)`, which sorts rows as opaque byte strings."""
+    order = np.lexsort(columns[::-1])
+    changed = np.zeros(len(order), dtype=bool)
+    changed[0] = True
+    for column in columns:
+        ordered = column[order]
+        changed[1:] |= ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(changed)
+    group = np.cumsum(changed) - 1
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = group
+    return order, starts, inverse
+
+
 @frozen
 class WeightedSummary:
     """Distinct (x, t_x, T) rows and their weights; `inverse` maps customers back to rows."""
@@ -78,14 +97,25 @@ class WeightedSummary:
         if len(x) == 0:
             empty = np.zeros(0)
             return cls(empty, empty, empty, empty, np.zeros(0, dtype=np.intp))
-        rows = np.column_stack((x, t_x, T))
-        unique, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+        order, starts, inverse = distinct_rows(x, t_x, T)
+        first = order[starts]
+        counts = np.diff(np.append(starts, len(x)))
         return cls(
-            x=np.ascontiguousarray(unique[:, 0]),
-            t_x=np.ascontiguousarray(unique[:, 1]),
-            T=np.ascontiguousarray(unique[:, 2]),
+            x=np.ascontiguousarray(x[first]),
+            t_x=np.ascontiguousarray(t_x[first]),
+            T=np.ascontiguousarray(T[first]),
             weight=counts.astype(np.float64),
-            inverse=inverse.reshape(-1).astype(np.intp),
+            inverse=inverse,
+        )
+
+    def take(self, rows: NDArray[np.intp]) -> WeightedSummary:
+        """A subset of the rows (for a warm start); `inverse` is not meaningful on it."""
+        return WeightedSummary(
+            self.x[rows],
+            self.t_x[rows],
+            self.T[rows],
+            self.weight[rows],
+            np.zeros(0, dtype=np.intp),
         )
 
     @property
