@@ -149,6 +149,16 @@ class BgNbd:
         """E[Y(t) | x, t_x, T]: expected transactions in the next `t` time units."""
         return _future_factor(self.params, summary.x, summary.T, t) * self.p_alive(summary)
 
+    def expected_transactions_over(
+        self, summary: CustomerSummary, times: Sequence[float]
+    ) -> list[FloatArray]:
+        """E[Y(t) | x, t_x, T] for several horizons at once: P(alive) once, and the
+        hypergeometric factor once per distinct (x, T) pair (it does not depend on t_x)."""
+        alive = self.p_alive(summary)
+        first, inverse = summary.x_and_age_groups
+        x, T = summary.x[first], summary.T[first]
+        return [_future_factor(self.params, x, T, t)[inverse] * alive for t in times]
+
     def expected_transactions_new(self, t: FloatArray | float) -> FloatArray:
         """E[X(t)]: expected transactions of a new customer in its first `t` time units."""
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))

@@ -132,6 +132,15 @@ class ParetoNbd:
         horizon = _lifetime_integral(s, beta + summary.T, t)
         return np.asarray(rate * horizon * self.p_alive(summary), dtype=np.float64)
 
+    def expected_transactions_over(
+        self, summary: CustomerSummary, times: Sequence[float]
+    ) -> list[FloatArray]:
+        """E[Y(t) | x, t_x, T] for several horizons, P(alive) computed once."""
+        r, alpha, s, beta = self.params
+        alive = self.p_alive(summary)
+        rate = (r + summary.x) / (alpha + summary.T) * alive
+        return [rate * _lifetime_integral(s, beta + summary.T, t) for t in times]
+
     def expected_transactions_new(self, t: FloatArray | float) -> FloatArray:
         """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] for a new customer."""
         r, alpha, s, beta = self.params

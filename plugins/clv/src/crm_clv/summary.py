@@ -10,6 +10,8 @@ few hundred thousand rows or fewer.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from attrs import field, frozen
 from numpy.typing import NDArray
@@ -59,6 +61,13 @@ class CustomerSummary:
         """The distinct (x, t_x, T) rows with how many customers share each."""
         return WeightedSummary.from_rows(self.x, self.t_x, self.T)
 
+    @functools.cached_property
+    def x_and_age_groups(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """(first row of each distinct (x, T) pair, pair of every row): predictions that do
+        not depend on t_x are computed once per pair."""
+        order, starts, inverse = distinct_rows(self.x, self.T)
+        return order[starts], inverse
+
     def repeat_buyers(self) -> int:
         return int(np.count_nonzero(self.x > 0))
 
@@ -67,11 +76,20 @@ def distinct_rows(
     *columns: FloatArray,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
     """Group equal rows of aligned columns: (sort order, start of each group in that order,
-    group of every row). A lexsort and one comparison pass: several times faster than
-    `np.unique(axis=0)`, which sorts rows as opaque byte strings."""
-    order = np.lexsort(columns[::-1])
+    group of every row).
+
+    One argsort of a combined float key, then a comparison pass on the real columns: equal
+    rows have equal keys, so they end up adjacent; rows that merely share a key (rounding)
+    are split by the comparison, which costs compression, never correctness. Several times
+    faster than `np.unique(axis=0)`, which sorts rows as opaque byte strings.
+    """
+    key = np.zeros(len(columns[0]))
+    for column in columns:
+        key = key * 1048573.0 + column
+    order = np.argsort(key, kind="stable")
     changed = np.zeros(len(order), dtype=bool)
-    changed[0] = True
+    if len(order):
+        changed[0] = True
     for column in columns:
         ordered = column[order]
         changed[1:] |= ordered[1:] != ordered[:-1]

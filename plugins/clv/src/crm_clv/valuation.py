@@ -18,6 +18,7 @@ actually buy. Predictions are computed once per distinct (x, t_x, T) row and spr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -46,6 +47,9 @@ class TransactionModel(Protocol):
     def with_params(self, params: FloatArray) -> TransactionModel: ...
     def p_alive(self, summary: CustomerSummary) -> FloatArray: ...
     def expected_transactions(self, summary: CustomerSummary, t: float) -> FloatArray: ...
+    def expected_transactions_over(
+        self, summary: CustomerSummary, times: Sequence[float]
+    ) -> list[FloatArray]: ...
     def expected_transactions_new(self, t: FloatArray | float) -> FloatArray: ...
 
 
@@ -80,11 +84,10 @@ def _discounted(
 ) -> tuple[FloatArray, FloatArray]:
     """E[Y(H)] and the discounted expected transactions over the horizon."""
     per_year = UNITS_PER_YEAR[valuation.time_unit]
+    times = [valuation.horizon * k / valuation.steps for k in range(1, valuation.steps + 1)]
     previous = np.zeros(len(summary))
     total = np.zeros(len(summary))
-    for k in range(1, valuation.steps + 1):
-        t = valuation.horizon * k / valuation.steps
-        current = model.expected_transactions(summary, t)
+    for t, current in zip(times, model.expected_transactions_over(summary, times), strict=True):
         total += (current - previous) / (1 + valuation.annual_discount_rate) ** (t / per_year)
         previous = current
     return previous, total
