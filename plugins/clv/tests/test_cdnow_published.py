@@ -184,3 +184,16 @@ def test_model_card_says_what_the_fit_was(cdnow_sample: Any) -> None:
     params = card["params"]
     assert isinstance(params, dict) and round(params["r"], 3) == 0.243
     assert card["holdout_error"] == -0.12 and card["warnings"] == []
+
+
+def test_standard_errors_agree_with_an_independent_hessian(bgnbd: BgNbd, cdnow_sample: Any) -> None:
+    """BG/NBD's standard errors (differences of the analytic gradient) equal those of central
+    second differences of the log-likelihood values alone."""
+    from crm_clv.estimation import hessian_from_values
+
+    assert bgnbd.estimate is not None
+    hessian = hessian_from_values(
+        lambda p: BgNbd(p).log_likelihood(cdnow_sample.summary), bgnbd.params
+    )
+    independent = np.sqrt(np.diag(np.linalg.inv(-hessian)))
+    np.testing.assert_allclose(bgnbd.estimate.std_errors, independent, rtol=1e-3)

@@ -88,11 +88,13 @@ def maximize(
     customers: float,
     model: str,
     warm_start: tuple[LogLikelihood, float] | None = None,
+    hessian: Callable[[FloatArray], FloatArray] | None = None,
 ) -> Estimate:
     """Maximise `log_likelihood` from `start`; a fit that does not converge raises `FitError`.
 
     `warm_start` is (log-likelihood of a subset, its customers): fitted first, roughly, to
-    start the full fit near the optimum with a good inverse Hessian.
+    start the full fit near the optimum with a good inverse Hessian. `hessian` replaces the
+    default (differences of the gradient), for a likelihood whose gradient is itself numerical.
     """
     x0 = np.log(np.asarray(start, dtype=np.float64))
     options: dict[str, object] = {"gtol": GRADIENT_TOLERANCE * 0.01, "maxiter": 500}
@@ -120,11 +122,13 @@ def maximize(
             "The data may not support this model (too few repeat buyers, or a degenerate "
             "history); try another model or more data"
         )
-    hessian = hessian_of(log_likelihood, params, grad_total)
+    curvature = (
+        hessian(params) if hessian is not None else hessian_of(log_likelihood, params, grad_total)
+    )
     try:
-        covariance = np.linalg.inv(-hessian)
+        covariance = np.linalg.inv(-curvature)
     except np.linalg.LinAlgError:
-        covariance = np.full_like(hessian, np.nan)
+        covariance = np.full_like(curvature, np.nan)
     if not (np.all(np.isfinite(covariance)) and np.all(np.diag(covariance) > 0)):
         raise FitError(
             f"{model}: the log-likelihood is not curved downwards at the optimum "
@@ -162,6 +166,30 @@ def hessian_of(
         up[i] += step
         hessian[i] = (log_likelihood(up)[1] - gradient) / step
     return (hessian + hessian.T) / 2
+
+
+def hessian_from_values(value: Callable[[FloatArray], float], params: FloatArray) -> FloatArray:
+    """Hessian by central second differences of the log-likelihood itself (33 evaluations for
+    four parameters), for a likelihood whose gradient is numerical: differencing that gradient
+    amplifies its noise (3.5 % off in Pareto/NBD's beta standard error on CDNOW), while these
+    agree to 1e-4 between steps of 1e-3 and 1e-4 relative."""
+    k = len(params)
+    steps = 1e-3 * params
+    base = value(params)
+
+    def at(i: int, si: float, j: int, sj: float) -> float:
+        moved = params.copy()
+        moved[i] += si * steps[i]
+        moved[j] += sj * steps[j]
+        return value(moved)
+
+    hessian = np.empty((k, k))
+    for i in range(k):
+        hessian[i, i] = (at(i, 1, i, 1) - 2 * base + at(i, -1, i, -1)) / (4 * steps[i] ** 2)
+        for j in range(i + 1, k):
+            mixed = at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1) + at(i, -1, j, -1)
+            hessian[i, j] = hessian[j, i] = mixed / (4 * steps[i] * steps[j])
+    return hessian
 
 
 def numerical_gradient(

@@ -30,6 +30,7 @@ from crm_clv.estimation import (
     Estimate,
     FloatArray,
     as_params,
+    hessian_from_values,
     maximize,
     numerical_gradient,
     subset_rows,
@@ -111,7 +112,13 @@ class ParetoNbd:
             part = rows.take(subset)
             warm = ((lambda p: _value_and_gradient(p, part)), float(part.weight.sum()))
         estimate = maximize(
-            lambda p: _value_and_gradient(p, rows), start, NAMES, rows.customers, MODEL, warm
+            lambda p: _value_and_gradient(p, rows),
+            start,
+            NAMES,
+            rows.customers,
+            MODEL,
+            warm,
+            hessian=lambda p: hessian_from_values(lambda q: _total(q, rows), p),
         )
         return cls(estimate.params, estimate)
 
