@@ -167,3 +167,27 @@ def test_gamma_gamma_warns_on_dependence_and_drops_non_positive_spend() -> None:
         model.population_mean
         * (1 - model.params[0] * x[:2] / (model.params[0] * x[:2] + model.params[1] - 1)),
     )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [[0.55, 10.6, 0.61, 11.7], [0.5, 12.0, 0.7, 9.0], [1.2, 3.0, 2.0, 40.0], [2.0, 5.0, 0.3, 5.0]],
+)
+def test_pareto_nbd_series_equals_the_hypergeometric_form(params: list[float]) -> None:
+    """The fit's series likelihood equals scipy's hyp2f1 form (both sides of alpha = beta,
+    heavy buyers included), and its analytic gradient equals central differences."""
+    from crm_clv.estimation import numerical_gradient
+    from crm_clv.pareto_nbd import _row_log_likelihood
+    from crm_clv.pareto_series import log_likelihood_and_gradient
+
+    rows = simulate_pareto_nbd(np.random.default_rng(4), 400, PNBD_TRUTH).weighted()
+    heavy = CustomerSummary([300, 0, 5], [50.0, 0.0, 52.0], [52.0, 52.0, 52.0]).weighted()
+    p = np.array(params)
+    for data in (rows, heavy):
+        value, grad = log_likelihood_and_gradient(p, data.x, data.t_x, data.T, data.weight)
+        assert value == pytest.approx(float(data.weight @ _row_log_likelihood(p, data)), rel=1e-12)
+
+        numeric = numerical_gradient(
+            lambda q, d=data: float(d.weight @ _row_log_likelihood(q, d)), p
+        )
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6 * abs(value))
