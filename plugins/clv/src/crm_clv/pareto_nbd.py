@@ -76,6 +76,15 @@ def _row_log_likelihood(params: FloatArray, rows: WeightedSummary) -> FloatArray
     return np.asarray(head + np.logaddexp(alive, died))
 
 
+def weighted_log_likelihood(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
+) -> float:
+    """sum_i w_i ln L_i by the hyp2f1 form, for rows given as columns."""
+    return float(
+        w @ _row_log_likelihood(params, WeightedSummary(x, t_x, T, w, np.zeros(0, np.intp)))
+    )
+
+
 def _total(params: FloatArray, rows: WeightedSummary) -> float:
     if np.any(params <= 0):
         return -np.inf

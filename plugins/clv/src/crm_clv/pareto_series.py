@@ -21,6 +21,10 @@ from scipy.special import digamma, gammaln
 FloatArray = NDArray[np.float64]
 TOLERANCE = 1e-17
 MAX_TERMS = 100_000
+#: Rows whose z at t_x exceeds this (the series would need more than ~60 terms; z nears 1
+#: only for extreme trial parameters, e.g. beta << alpha in a line search) are evaluated with
+#: scipy's hyp2f1 and central differences instead.
+SLOW_Z = 0.55
 
 
 def _series(
@@ -74,6 +78,38 @@ def log_likelihood_and_gradient(
     params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
 ) -> tuple[float, FloatArray]:
     """Total weighted log-likelihood and its gradient in (r, alpha, s, beta)."""
+    alpha, beta = params[1], params[3]
+    z_tx = abs(alpha - beta) / (max(alpha, beta) + t_x)
+    slow = z_tx > SLOW_Z
+    if not slow.any():
+        return _series_rows(params, x, t_x, T, w)
+    fast = ~slow
+    value, grad = _series_rows(params, x[fast], t_x[fast], T[fast], w[fast])
+    extra, extra_grad = _hypergeometric_rows(params, x[slow], t_x[slow], T[slow], w[slow])
+    return value + extra, grad + extra_grad
+
+
+def _hypergeometric_rows(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
+) -> tuple[float, FloatArray]:
+    from crm_clv.pareto_nbd import weighted_log_likelihood  # the hyp2f1 form
+
+    def value(p: FloatArray) -> float:
+        return weighted_log_likelihood(p, x, t_x, T, w)
+
+    grad = np.empty(4)
+    for i in range(4):
+        step = 1e-6 * params[i]
+        up, down = params.copy(), params.copy()
+        up[i] += step
+        down[i] -= step
+        grad[i] = (value(up) - value(down)) / (2 * step)
+    return value(params), grad
+
+
+def _series_rows(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
+) -> tuple[float, FloatArray]:
     r, alpha, s, beta = params
     a1 = r + s + x
     c = a1 + 1
