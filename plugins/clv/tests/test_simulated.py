@@ -171,11 +171,17 @@ def test_gamma_gamma_warns_on_dependence_and_drops_non_positive_spend() -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [[0.55, 10.6, 0.61, 11.7], [0.5, 12.0, 0.7, 9.0], [1.2, 3.0, 2.0, 40.0], [2.0, 5.0, 0.3, 5.0]],
+    [
+        [0.55, 10.6, 0.61, 11.7],
+        [0.5, 12.0, 0.7, 9.0],
+        [1.2, 3.0, 2.0, 40.0],
+        [2.0, 5.0, 0.3, 5.0],
+        [1.0, 0.5, 1.0, 40.0],  # z up to 0.99: the hyp2f1 fallback
+    ],
 )
 def test_pareto_nbd_series_equals_the_hypergeometric_form(params: list[float]) -> None:
     """The fit's series likelihood equals scipy's hyp2f1 form (both sides of alpha = beta,
-    heavy buyers included), and its analytic gradient equals central differences."""
+    heavy buyers included), and its analytic gradient equals central differences of it."""
     from crm_clv.estimation import numerical_gradient
     from crm_clv.pareto_nbd import _row_log_likelihood
     from crm_clv.pareto_series import log_likelihood_and_gradient
@@ -187,7 +193,20 @@ def test_pareto_nbd_series_equals_the_hypergeometric_form(params: list[float]) -
         value, grad = log_likelihood_and_gradient(p, data.x, data.t_x, data.T, data.weight)
         assert value == pytest.approx(float(data.weight @ _row_log_likelihood(p, data)), rel=1e-12)
 
+        # differences of the series' own value: hyp2f1's rounding (1e-10 at z = 0.99) would
+        # swamp a central difference, while the series' value is smooth to 1e-16
         numeric = numerical_gradient(
-            lambda q, d=data: float(d.weight @ _row_log_likelihood(q, d)), p
+            lambda q, d=data: log_likelihood_and_gradient(q, d.x, d.t_x, d.T, d.weight)[0], p
         )
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6 * abs(value))
+
+
+def test_pareto_nbd_heavy_buyers_stay_finite_where_hyp2f1_fails() -> None:
+    # beta >> alpha and hundreds of transactions: scipy's 2F1(1, 300.5; 302; -1799) is NaN
+    model = ParetoNbd([0.5, 0.5, 1.0, 900.0])
+    heavy = CustomerSummary([300, 300, 0], [10.0, 52.0, 0.0], [52.0, 52.0, 52.0])
+    alive = model.p_alive(heavy)
+    assert np.all(np.isfinite(alive)) and np.all((alive >= 0) & (alive <= 1))
+    # bought 300 times up to week 10 then nothing for 42 weeks, at ~30 a week: surely gone;
+    # bought up to the end: surely alive
+    assert alive[0] < 1e-6 and alive[1] > 0.999

@@ -14,9 +14,10 @@ always evaluated after Pfaff's transformation,
     2F1(a, b; a+1; z) = (1-z)^-b 2F1(1, b; a+1; z/(z-1)),
 
 whose right-hand 2F1 lies in (0, 1] for every customer, and every product is a sum of logs;
-F(t_x) - F(T) is `log1p(-exp(.))` of a log difference. This form (scipy's hyp2f1) gives
-P(alive) and the predictions; the fit uses `crm_clv.pareto_series`, the same likelihood by a
-series that also yields the analytic gradient, and the tests check one against the other.
+F(t_x) - F(T) is `log1p(-exp(.))` of a log difference. The fit and P(alive) use
+`crm_clv.pareto_series`, the same likelihood by a series that also yields the analytic
+gradient and stays finite where scipy's hyp2f1 returns NaN (large x with beta >> alpha);
+this hyp2f1 form is kept as the independent check the tests compare the series with.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from crm_clv.estimation import (
     maximize,
     subset_rows,
 )
-from crm_clv.pareto_series import log_likelihood_and_gradient
+from crm_clv.pareto_series import log_branches, log_likelihood_and_gradient
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
 
@@ -74,15 +75,6 @@ def _row_log_likelihood(params: FloatArray, rows: WeightedSummary) -> FloatArray
     alive, died = _log_terms(params, rows.x, rows.t_x, rows.T)
     head = gammaln(r + rows.x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     return np.asarray(head + np.logaddexp(alive, died))
-
-
-def weighted_log_likelihood(
-    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
-) -> float:
-    """sum_i w_i ln L_i by the hyp2f1 form, for rows given as columns."""
-    return float(
-        w @ _row_log_likelihood(params, WeightedSummary(x, t_x, T, w, np.zeros(0, np.intp)))
-    )
 
 
 def _total(params: FloatArray, rows: WeightedSummary) -> float:
@@ -139,7 +131,7 @@ class ParetoNbd:
         return _total(self.params, summary.weighted())
 
     def p_alive(self, summary: CustomerSummary) -> FloatArray:
-        alive, died = _log_terms(self.params, summary.x, summary.t_x, summary.T)
+        alive, died = log_branches(self.params, summary.x, summary.t_x, summary.T)
         return np.asarray(expit(alive - died), dtype=np.float64)
 
     def expected_transactions(self, summary: CustomerSummary, t: float) -> FloatArray:

@@ -14,6 +14,8 @@ papers' parameters without a second evaluation. Rows leave the loop as their ter
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import digamma, gammaln
@@ -21,10 +23,6 @@ from scipy.special import digamma, gammaln
 FloatArray = NDArray[np.float64]
 TOLERANCE = 1e-17
 MAX_TERMS = 100_000
-#: Rows whose z at t_x exceeds this (the series would need more than ~60 terms; z nears 1
-#: only for extreme trial parameters, e.g. beta << alpha in a line search) are evaluated with
-#: scipy's hyp2f1 and central differences instead.
-SLOW_Z = 0.55
 
 
 def _series(
@@ -78,38 +76,18 @@ def log_likelihood_and_gradient(
     params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
 ) -> tuple[float, FloatArray]:
     """Total weighted log-likelihood and its gradient in (r, alpha, s, beta)."""
-    alpha, beta = params[1], params[3]
-    z_tx = abs(alpha - beta) / (max(alpha, beta) + t_x)
-    slow = z_tx > SLOW_Z
-    if not slow.any():
-        return _series_rows(params, x, t_x, T, w)
-    fast = ~slow
-    value, grad = _series_rows(params, x[fast], t_x[fast], T[fast], w[fast])
-    extra, extra_grad = _hypergeometric_rows(params, x[slow], t_x[slow], T[slow], w[slow])
-    return value + extra, grad + extra_grad
+    total, grad = _likelihood(params, x, t_x, T, w, with_gradient=True)
+    return float(total), grad
 
 
-def _hypergeometric_rows(
-    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
-) -> tuple[float, FloatArray]:
-    from crm_clv.pareto_nbd import weighted_log_likelihood  # the hyp2f1 form
-
-    def value(p: FloatArray) -> float:
-        return weighted_log_likelihood(p, x, t_x, T, w)
-
-    grad = np.empty(4)
-    for i in range(4):
-        step = 1e-6 * params[i]
-        up, down = params.copy(), params.copy()
-        up[i] += step
-        down[i] -= step
-        grad[i] = (value(up) - value(down)) / (2 * step)
-    return value(params), grad
-
-
-def _series_rows(
-    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
-) -> tuple[float, FloatArray]:
+def _likelihood(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray,
+    with_gradient: bool,
+) -> tuple[Any, FloatArray]:
     r, alpha, s, beta = params
     a1 = r + s + x
     c = a1 + 1
@@ -132,6 +110,11 @@ def _series_rows(
         return value, d_a1, d_b1, d_high, d_low
 
     f_tx, f_T = log_f(t_x), log_f(T)
+    if not with_gradient:
+        with np.errstate(divide="ignore"):
+            log_a0 = f_tx[0] + np.log1p(-np.exp(np.minimum(f_T[0] - f_tx[0], 0.0)))
+        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        return alive, np.log(s) - np.log(a1) + log_a0
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.exp(np.minimum(f_T[0] - f_tx[0], 0.0))  # F(T)/F(t_x) in [0, 1]
         log_a0 = f_tx[0] + np.log1p(-ratio)
@@ -158,3 +141,13 @@ def _series_rows(
     d_beta = s / beta + p_alive * -s / (beta + T) + p_died * (dlow if alpha_high else dhigh)
     grad = np.array([w @ d_r, w @ d_alpha, w @ d_s, w @ d_beta])
     return total, grad
+
+
+def log_branches(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per row, ln of the bracket's two terms: alive at T, and died in (t_x, T] (times s):
+    P(alive) = expit(alive - died). The same series, so no overflow and no NaN where scipy's
+    hyp2f1 gives up (it returns NaN for 2F1(1, 300.5; 302; -1799))."""
+    alive, died = _likelihood(params, x, t_x, T, np.ones(len(x)), with_gradient=False)
+    return alive, died
