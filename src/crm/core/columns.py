@@ -1,8 +1,14 @@
-"""The named columns segmentations read: customer attributes, facts and every metric."""
+"""The named columns segmentations read: customer attributes, facts and every metric.
+
+Money is in currency units here, whoever computed it: `revenue` and every metric of kind "money"
+(`rfm.monetary`, a CLV plugin's value) alike, so a rule reads `rfm.monetary >= 1000` as 1000.00
+just as it reads `revenue >= 1000`. Scorers still produce and read minor units (cents), as the
+facts hold them (`revenue_minor`); the conversion happens once, here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +36,16 @@ BASE_COLUMNS: Mapping[str, str] = {
 }
 
 
+#: Minor units (cents) per currency unit.
+MINOR_PER_UNIT = 100
+
+
+def in_currency_units(minor: NDArray[Any]) -> NDArray[np.float64]:
+    """Minor units to currency units. Dividing the integral cents is exact to the nearest double,
+    the same double a rule's constant `12.34` parses to, so `== 12.34` matches 1234 cents."""
+    return np.asarray(minor, dtype=np.float64) / MINOR_PER_UNIT
+
+
 def _base_getters(facts: Facts) -> dict[str, Callable[[], NDArray[Any]]]:
     return {
         "country": lambda: facts.country,
@@ -37,7 +53,7 @@ def _base_getters(facts: Facts) -> dict[str, Callable[[], NDArray[Any]]]:
         "gender": lambda: facts.gender,
         "age": facts.age_years,
         "purchases": lambda: facts.purchases.astype(np.float64),
-        "revenue": lambda: facts.revenue_minor / 100.0,
+        "revenue": lambda: in_currency_units(facts.revenue_minor),
         "recency_days": facts.recency_days,
         **{
             f"consent_{purpose}": partial(_consent, facts, purpose)
@@ -58,15 +74,20 @@ class ColumnTable:
     facts: Facts
     #: Metrics (`<scorer>.<metric>`, float) and stages (`<stage model>`, text) by name.
     scores: Mapping[str, NDArray[Any]]
+    #: The metrics of kind "money": held in minor units in `scores`, read in currency units.
+    money: Collection[str] = ()
     _cache: dict[str, NDArray[Any]] = field(factory=dict, init=False)
 
     def __contains__(self, name: object) -> bool:
         return name in BASE_COLUMNS or name in self.scores
 
     def __getitem__(self, name: str) -> NDArray[Any]:
-        if name in self.scores:
+        if name in self.scores and name not in self.money:
             return self.scores[name]
         if name not in self._cache:
+            if name in self.scores:
+                self._cache[name] = in_currency_units(self.scores[name])
+                return self._cache[name]
             getter = _base_getters(self.facts).get(name)
             if getter is None:
                 raise KeyError(name)
