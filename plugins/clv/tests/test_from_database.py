@@ -141,3 +141,31 @@ def _calibration_dollars() -> float:
         if parts[2] <= "19970930":
             total += float(parts[4])
     return total
+
+
+def test_report_sections(project: Any) -> None:
+    document = project.report(["clv"], as_of=date(1997, 10, 1))
+    titles = [s.title for s in document.sections]
+    assert titles == [
+        "CLV model card",
+        "Predicted CLV",
+        "Expected transactions over the horizon, by frequency and recency",
+        "Probability alive, by frequency and recency",
+    ]
+    card = document.sections[0]
+    table = next(b for b in card.blocks if hasattr(b, "rows"))
+    params = {row[0]: row[1] for row in table.rows}
+    assert {k: round(params[k], 3) for k in ("r", "alpha", "a", "b")} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
+    histogram = document.sections[1].figures[0]
+    assert sum(histogram.series[0].values) == 2357  # deciles of all scored customers
+    alive = document.sections[3].figures[0]
+    # the 1,411 customers without a repeat purchase sit in recency 0-20 %, P(alive) = 1 there
+    zero_row = alive.series[0]
+    assert zero_row.customers[0] == 1411 and zero_row.values[0] == 1.0
+    assert all(c == 0 for c in zero_row.customers[1:])
+    assert sum(sum(s.customers) for s in alive.series) == 2357

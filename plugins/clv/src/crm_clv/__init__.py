@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crm import Metric, ScorerSpec, SegmentationSpec, hookimpl
+from crm import Metric, ReportSpec, ScorerSpec, SegmentationSpec, hookimpl
 from crm_clv.options import ClvOptions
 
 if TYPE_CHECKING:
+    from crm_clv.report import ClvReport
     from crm_clv.scoring import ClvScorer
     from crm_clv.segments import AtRisk, ValueTiers
 
@@ -66,6 +67,24 @@ SCORER = ScorerSpec(
     ),
     description="Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma spend",
 )
+
+
+def make_report(options: ClvOptions) -> ClvReport:
+    from crm_clv.report import ClvReport
+
+    return ClvReport(options)
+
+
+@hookimpl
+def register_reports(register: Callable[[ReportSpec], None]) -> None:
+    register(
+        ReportSpec(
+            name="clv",
+            factory=make_report,
+            options=ClvOptions,
+            description="CLV model card, CLV distribution, frequency x recency matrices",
+        )
+    )
 
 
 @hookimpl
