@@ -166,8 +166,9 @@ class Project:
             )
         if store:
             from crm.core.audit import record
+            from crm.core.database import write_transaction
 
-            with self.engine.begin() as connection:
+            with write_transaction(self.engine) as connection:
                 previous = latest_run(connection)
                 result = with_run_id(result, store_run(connection, result, self.config))
                 if previous is not None and previous.config_hash != result.config_hash:

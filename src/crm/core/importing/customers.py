@@ -23,7 +23,6 @@ from sqlalchemy import (
     and_,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from crm.core.importing.options import ImportOptions
 from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
-from crm.core.importing.staging import rows_changed
+from crm.core.importing.staging import insert_missing, rows_changed
 from crm.core.schema import Tables
 
 #: Fields stored in customer columns of the same name, with their staging types.
@@ -68,6 +67,9 @@ class CustomerLoader:
         )
         self.stored = [name for name in _STORED if name in plan]
         self.unique: BoundField | None = plan["customer_id"]
+
+    def prepare(self, conn: Connection) -> None:
+        """Nothing to read before staging."""
 
     def stage_columns(self) -> list[Column[Any]]:
         return [
@@ -121,6 +123,6 @@ class CustomerLoader:
             .order_by(s.line)
         )
         added = rows_changed(
-            conn, insert(customer).from_select(["external_id", *others, "created_at"], new)
+            conn, insert_missing(conn, customer, ["external_id", *others, "created_at"], new)
         )
         return added, updated

@@ -54,6 +54,10 @@ class Loader(Protocol):
     #: The field no two rows may share (customer_id, interaction_id), if the file has it.
     unique: BoundField | None
 
+    def prepare(self, conn: Connection) -> None:
+        """Read what staging needs to know of the database, inside the import's transaction."""
+        ...
+
     def stage_columns(self) -> list[Column[Any]]: ...
 
     def stage_rows(
@@ -122,6 +126,7 @@ def _run(
 ) -> ImportReport:
     read = staged = 0
     with write_transaction(engine) as conn:
+        loader.prepare(conn)
         stage = open_stage(conn, loader.stage_columns())
         for batch in source.batches(source.options.batch_size):
             rows, good, bad = loader.stage_rows(batch)
