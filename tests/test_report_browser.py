@@ -67,8 +67,9 @@ def test_chromium_shows_every_figure_without_errors_or_requests(demo_report: Pat
 
     html = demo_report.read_text(encoding="utf-8")
     expected_figures = html.count('<figure class="chart"')
-    # segments: one bar chart per segmentation (rfm, region, value); rfm: heat map + 3 histograms
-    assert expected_figures == 3 + 1 + 3
+    # segments: one bar chart per segmentation (rfm, region, value, clv_tier, clv_risk);
+    # rfm: heat map + 3 histograms; clv: CLV histogram + 2 frequency x recency heat maps
+    assert expected_figures == 5 + 4 + 3
     problems: list[str] = []
     requests: list[str] = []
     with sync_playwright() as playwright:
@@ -98,7 +99,7 @@ def test_chromium_shows_every_figure_without_errors_or_requests(demo_report: Pat
     assert problems == []
     assert requests == [demo_report.as_uri()], "the page requested something besides itself"
     assert len(figures) == expected_figures
-    assert sorted(f["kind"] for f in figures) == ["bar"] * 3 + ["heatmap"] + ["histogram"] * 3
+    assert sorted(f["kind"] for f in figures) == ["bar"] * 5 + ["heatmap"] * 3 + ["histogram"] * 4
     for figure in figures:
         assert figure["width"] > 100 and figure["height"] > 100, figure
         assert figure["shapes"] > 10, figure

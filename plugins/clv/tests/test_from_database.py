@@ -123,8 +123,8 @@ def test_scores_and_segments(project: Any) -> None:
     names = tiers.segment_names()
     # a customer is in the top tier when fewer than 20 % have a strictly higher CLV, so ties
     # at the boundary can make a tier slightly larger than its share
-    assert 0.19 < np.mean(names == "Top 20%") < 0.21
-    assert 0.49 < np.mean(np.isin(names, ["Top 20%", "Next 30%"])) < 0.51
+    assert 0.19 < np.mean(names == "High value") < 0.21
+    assert 0.49 < np.mean(np.isin(names, ["High value", "Medium value"])) < 0.51
     risk = next(o for o in result.outcomes if o.name == "clv_risk")
     at_risk = risk.segment_names() == "At risk"
     assert np.all(alive[at_risk[scored]] < 0.3)

@@ -22,16 +22,16 @@ class ValueTiers:
         top, nxt = self.options.tiers
         return (
             Segment(
-                f"Top {top:.0%}",
-                f"the {top:.0%} of customers with the highest predicted CLV",
+                "High value",
+                f"the top {100 * top:g} percent of customers by predicted CLV",
                 "Retain and reward: they carry most of the future value.",
             ),
             Segment(
-                f"Next {nxt:.0%}",
-                f"the next {nxt:.0%} by predicted CLV",
+                "Medium value",
+                f"the next {100 * nxt:g} percent by predicted CLV",
                 "Grow: cross-sell to move them up.",
             ),
-            Segment("Rest", "the remaining customers by predicted CLV", "Serve efficiently."),
+            Segment("Low value", "the remaining customers by predicted CLV", "Serve efficiently."),
         )
 
     def assign(self, columns: Columns) -> NDArray[np.int64]:
