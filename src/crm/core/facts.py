@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     literal,
     select,
@@ -83,6 +84,8 @@ def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
         )
         .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id))
         .where(profiling_allowed(tables))
+        # A customer merged into another (crm.core.merging) lives on in the survivor's row.
+        .where(~exists().where(tables.customer_alias.c.merged_customer_id == c.c.id))
         .order_by(c.c.id)
     )
 

@@ -19,8 +19,10 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -28,7 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Bumped with every schema change; `crm` refuses a database whose version it does not know.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# History: 1 stored one assignment row and one JSON score object per customer and run; 2 stores
+# runs as compressed column chunks (crm.core.migrations converts 1 -> 2).
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -116,25 +120,119 @@ class RunRow(Base):
     customers: Mapped[int]
 
 
-class AssignmentRow(Base):
-    __tablename__ = "segment_assignment"
+class CustomerMergeRow(Base):
+    """One merge of customers into a survivor (crm.core.merging), with what undoing it needs."""
+
+    __tablename__ = "customer_merge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merged_at: Mapped[datetime] = mapped_column(DateTime)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    #: The merged customers' integer keys, in the order their fields filled the survivor's gaps.
+    merged_ids: Mapped[list[int]] = mapped_column(JSON)
+    #: Every column of the survivor's row before the merge (dates as ISO text), for an exact undo.
+    survivor_before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Aliases that pointed at a merged customer (earlier merges), by external id -> former target.
+    repointed_aliases: Mapped[dict[str, int]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CustomerAliasRow(Base):
+    """A merged customer's external id, resolved to the survivor by imports and lookups.
+
+    The merged customer's own row stays in `customer` (stored runs still name it), but a customer
+    with an alias row is no longer a customer of its own: facts and listings leave it out.
+    """
+
+    __tablename__ = "customer_alias"
+
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    merged_customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    merge_id: Mapped[int] = mapped_column(ForeignKey("customer_merge.id"), index=True)
+
+
+class MergedInteractionRow(Base):
+    """An interaction a merge moved to the survivor, with the customer it belonged to before.
+
+    No foreign key to `interaction`: erasing an interaction must not be blocked by a merge record.
+    """
+
+    __tablename__ = "customer_merge_interaction"
+
+    merge_id: Mapped[int] = mapped_column(ForeignKey("customer_merge.id"), primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+
+
+class RunSegmentationRow(Base):
+    """One segmentation or stage model of a run: its segments, stored once per run."""
+
+    __tablename__ = "run_segmentation"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
-    segmentation: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), primary_key=True)
-    segment: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int]
+    #: [{"name": ..., "description": ..., "action": ...}, ...]; the stored codes index this list.
+    segments: Mapped[list[dict[str, str]]] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_segment_assignment_customer", "customer_id", "run_id"),)
 
+class RunMetricRow(Base):
+    """One metric of a run (`rfm.r`), so a stored run shows its scores as a fresh one does."""
 
-class ScoreRow(Base):
-    __tablename__ = "customer_score"
+    __tablename__ = "run_metric"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), primary_key=True)
-    # One JSON object per customer and run ({"rfm.r": 5, ...}): one row write instead of one
-    # per score keeps storing a run cheap next to computing it.
-    scores: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    name: Mapped[str] = mapped_column(String(130), primary_key=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(500))
+
+
+class RunChunkRow(Base):
+    """A run's customers in chunks of ascending keys; a customer's chunk is found by key range."""
+
+    __tablename__ = "run_chunk"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_key: Mapped[int]
+    last_key: Mapped[int]
+    customers: Mapped[int]
+    #: crm.core.run_codec.encode_keys: delta-encoded, compressed customer keys.
+    keys: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_run_chunk_range", "run_id", "first_key", "last_key"),)
+
+
+class RunColumnRow(Base):
+    """One column of one chunk: `segment:<name>`, `score:<metric>` or `fact:<name>`."""
+
+    __tablename__ = "run_column"
+
+    run_id: Mapped[int] = mapped_column(primary_key=True)
+    chunk: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(140), primary_key=True)
+    #: crm.core.run_codec: i1, i2, i4, i8, f4 or f8.
+    encoding: Mapped[str] = mapped_column(String(8))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["run_id", "chunk"], ["run_chunk.run_id", "run_chunk.chunk"], name="fk_run_column_chunk"
+        ),
+    )
+
+
+class RunArtifactRow(Base):
+    """A named JSON document a scorer or stage model attached to the run (a fitted model's card)."""
+
+    __tablename__ = "run_artifact"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
 
 
 class ImportRow(Base):
@@ -183,8 +281,9 @@ class Tables:
     customer: Table
     interaction: Table
     run: Table
-    assignment: Table
-    score: Table
+    #: Merged customers' external ids -> the survivor (`merged_customer_id` is left out of facts).
+    customer_alias: Table = CustomerAliasRow.__table__  # type: ignore[assignment]
+    customer_merge: Table = CustomerMergeRow.__table__  # type: ignore[assignment]
 
     @classmethod
     def default(cls) -> Tables:
@@ -192,6 +291,4 @@ class Tables:
             customer=CustomerRow.__table__,  # type: ignore[arg-type]
             interaction=InteractionRow.__table__,  # type: ignore[arg-type]
             run=RunRow.__table__,  # type: ignore[arg-type]
-            assignment=AssignmentRow.__table__,  # type: ignore[arg-type]
-            score=ScoreRow.__table__,  # type: ignore[arg-type]
         )

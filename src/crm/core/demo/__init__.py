@@ -15,6 +15,7 @@ everything, in a fixed order, and nothing reads the clock.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,6 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from attrs import frozen
 
+from crm.core.demo.deals import DEAL_STAGES
+from crm.core.demo.duplicates import (
+    DUPLICATE_SHARE,
+    HOUSEHOLD_SHARE,
+    TRUTH_FILE,
+    plant_duplicates,
+)
 from crm.core.demo.events import Events, draw_events, to_seconds
 from crm.core.demo.people import People, draw_people
 from crm.core.demo.process import (
@@ -71,6 +79,9 @@ class SampleData:
     interactions_csv: Path
     customers: int
     interactions: int
+    #: The truth about planted duplicates (customer_id, same_as); see `demo.duplicates`.
+    duplicates_csv: Path | None = None
+    duplicates: int = 0
 
 
 def window_start(end: date, years: int) -> date:
@@ -89,8 +100,14 @@ def write_sample_data(
     seed: int = 20261125,
     end: date = date(2026, 6, 30),
     years: int = 2,
+    duplicates: float = DUPLICATE_SHARE,
 ) -> SampleData:
-    """Write `customers.csv` and `interactions.csv` into `directory` (created if missing)."""
+    """Write `customers.csv` and `interactions.csv` into `directory` (created if missing).
+
+    `duplicates` (a share of `customers`) plants second records of some customers, listed in
+    `duplicates.csv`, and a fifth as many households (distinct people sharing a phone); the
+    planted rows follow the `customers` originals, which are the same with or without them.
+    """
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
     if years < 1:
@@ -103,18 +120,55 @@ def write_sample_data(
     orders = draw_orders(rng, population)
     events = draw_events(rng, population, people, orders, start)
 
+    planted = plant_duplicates(
+        np.random.default_rng([seed, 1]),
+        people,
+        duplicates,
+        duplicates * HOUSEHOLD_SHARE / DUPLICATE_SHARE,
+    )
+
     directory.mkdir(parents=True, exist_ok=True)
-    width = max(6, len(str(customers)))
-    customer_ids = np.array([f"CUST-{i:0{width}d}" for i in range(1, customers + 1)], dtype=object)
+    total_customers = customers + planted.source.size
+    width = max(6, len(str(total_customers)))
+    all_ids = np.array([f"CUST-{i:0{width}d}" for i in range(1, total_customers + 1)], dtype=object)
+    customer_ids, extra_ids = all_ids[:customers], all_ids[customers:]
     formatter = _TimeFormatter(start, days)
     customers_csv = directory / CUSTOMERS_FILE
-    created = formatter(to_seconds(population.lead, days))
-    _write_csv(customers_csv, CUSTOMER_COLUMNS, _customer_chunks(customer_ids, people, created))
+    lead_seconds = to_seconds(population.lead, days)
+    created = formatter(lead_seconds)
+    extra_seconds = lead_seconds[planted.source] + planted.delay_days * 86_400
+    extra_created = formatter(np.minimum(extra_seconds, days * 86_400 - 1))
+    _write_csv(
+        customers_csv,
+        CUSTOMER_COLUMNS,
+        itertools.chain(
+            _customer_chunks(customer_ids, people, created),
+            _customer_chunks(extra_ids, planted.people, extra_created),
+        ),
+    )
+    duplicates_csv = directory / TRUTH_FILE
+    _write_csv(
+        duplicates_csv,
+        ("customer_id", "same_as"),
+        [
+            [
+                extra_ids[planted.duplicate].tolist(),
+                customer_ids[planted.source[planted.duplicate]].tolist(),
+            ]
+        ],
+    )
     interactions_csv = directory / INTERACTIONS_FILE
     total = int(events.second.size)
     chunks = _interaction_chunks(customer_ids, events, formatter)
     _write_plain(interactions_csv, INTERACTION_COLUMNS, chunks)
-    return SampleData(customers_csv, interactions_csv, customers, total)
+    return SampleData(
+        customers_csv,
+        interactions_csv,
+        total_customers,
+        total,
+        duplicates_csv,
+        int(planted.duplicate.sum()),
+    )
 
 
 class _TimeFormatter:
@@ -172,7 +226,7 @@ def _interaction_chunks(
     customer_ids: NDArray[Any], events: Events, formatter: _TimeFormatter
 ) -> Iterator[list[list[str]]]:
     kinds, channels = _labels(KNOWN_KINDS), _labels(CHANNELS)
-    campaigns, stages = _labels(events.campaigns), _labels(STAGES)
+    campaigns, stages = _labels(events.campaigns), _labels((*STAGES, *DEAL_STAGES))
     total = events.second.size
     id_width = max(7, len(str(total)))
     order_width = max(6, len(str(int(events.order.max(initial=0)))))
@@ -188,8 +242,17 @@ def _interaction_chunks(
             channels[events.channel[part]].tolist(),
             campaigns[events.campaign[part]].tolist(),
             stages[events.stage[part]].tolist(),
-            _optional(events.order[part], f"ORD-%0{order_width}d", events.order[part]),
+            _order_ids(events.order[part], events.kind[part], order_width),
         ]
+
+
+def _order_ids(order: NDArray[np.int64], kind: NDArray[np.int64], width: int) -> list[str]:
+    """ORD-n on purchases; DEAL-n on stage changes, whose number is a deal's (after the orders)."""
+    ids = np.array(_optional(order, f"ORD-%0{width}d", order), dtype=object)
+    deal = (kind == KNOWN_KINDS.index("stage_change")) & (order >= 0)
+    ids[deal] = np.array([f"DEAL-{s[4:]}" for s in ids[deal]], dtype=object)
+    result: list[str] = ids.tolist()
+    return result
 
 
 def _write_csv(path: Path, header: Sequence[str], chunks: Iterable[list[list[str]]]) -> None:

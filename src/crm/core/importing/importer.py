@@ -35,6 +35,7 @@ from crm.core.importing.bulk import write_transaction
 from crm.core.importing.customers import CustomerLoader
 from crm.core.importing.fields import Target, customer_parsers, interaction_parsers
 from crm.core.importing.interactions import InteractionLoader
+from crm.core.importing.merged_ids import resolve_merged_ids
 from crm.core.importing.options import ImportOptions, ImportReport
 from crm.core.importing.plan import BoundField, Plan, bind
 from crm.core.importing.rejects import Problems, RejectWriter, default_reject_path
@@ -145,6 +146,7 @@ def _run(
         staged -= _reject_erased(conn, stage.table, loader, source, problems, rejects)
         if problems.total and rejects is None:
             raise problems.error()
+        resolve_merged_ids(conn, stage.table, one_row_per_customer=target == "customers")
         first, second = loader.store(conn, stage.table, staged)
         stage.drop()
         if target == "customers":
