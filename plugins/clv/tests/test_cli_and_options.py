@@ -121,3 +121,21 @@ def test_bad_options_name_the_key(table: dict[str, object], message: str) -> Non
     project = Project(parse_config({"clv": table}), extra_plugins=(("clv", crm_clv),))
     with pytest.raises(ConfigError, match=message):
         project.plan()
+
+
+def test_show_prints_the_model_card_of_the_current_run(cdnow_project: Path) -> None:
+    stored = invoke(cdnow_project, "segment", "--as-of", "1997-10-01")
+    assert stored.exit_code == 0, stored.output  # type: ignore[attr-defined]
+    result = invoke(cdnow_project, "clv", "show", "--format", "json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    card = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert card["model"] == "bgnbd" and card["converged"] is True
+    assert card["customers"] == 2357
+    assert card["data_window"] == {"first_day": "1997-01-01", "last_day": "1997-09-30"}
+    assert {k: round(v, 3) for k, v in card["params"].items()} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
+    assert round(card["spend"]["params"]["p"], 1) == 6.2  # spend in cents: p and q as in dollars

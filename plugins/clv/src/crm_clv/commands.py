@@ -22,7 +22,9 @@ def add_commands(cli: click.Group) -> None:
 
     @cli.group(name="clv")
     def clv() -> None:
-        """Customer lifetime value models: fit, validate."""
+        """Customer lifetime value models: fit, validate, show."""
+
+    add_show_command(clv)
 
     def _options(ctx: click.Context, model: str | None, time_unit: str | None) -> Any:
         import attrs
@@ -193,6 +195,56 @@ def add_commands(cli: click.Group) -> None:
                 rows=tuple(rows),
                 title=title,
             ),
+            fmt,
+            output,
+        )
+
+
+def add_show_command(clv: click.Group) -> None:
+    from crm.cli.app import get_app
+    from crm.cli.output import emit, output_options, render_json
+
+    @clv.command(name="show")
+    @click.option(
+        "--run", "run_id", type=int, default=None, help="A stored run (default: current)."
+    )
+    @output_options
+    @click.pass_context
+    def show(ctx: click.Context, run_id: int | None, fmt: str, output: Path | None) -> None:
+        """Print the model card stored with the current run (or --run N).
+
+        JSON: model, spend_model, time_unit, data_window, customers, params, std_errors,
+        log_likelihood, converged, spend, holdout_error, warnings.
+        """
+        from crm import CrmError
+
+        run = get_app(ctx).project.load_run(run_id)
+        card = run.artifacts.get("clv.model_card")
+        if card is None:
+            raise CrmError(
+                f"run {run.run_id} has no CLV model card: run crm segment with clv enabled"
+            )
+        if fmt == "json":
+            if output is None:
+                render_json(card, sys.stdout)
+            else:
+                with output.open("w", encoding="utf-8") as stream:
+                    render_json(card, stream)
+            return
+        rows = [(name, value, card["std_errors"][name]) for name, value in card["params"].items()]
+        if card.get("spend"):
+            spend = card["spend"]
+            rows += [
+                (f"spend {name}", value, spend["std_errors"][name])
+                for name, value in spend["params"].items()
+            ]
+        title = (
+            f"{card['model']} ({card['time_unit']}), run {run.run_id}: {card['customers']} "
+            f"customers, log-likelihood {card['log_likelihood']:.2f}, "
+            f"converged {card['converged']}"
+        )
+        emit(
+            Table(columns=("parameter", "estimate", "std_error"), rows=tuple(rows), title=title),
             fmt,
             output,
         )

@@ -7,13 +7,14 @@ customers who never purchased are not scored (NaN). Money metrics are minor unit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 import numpy as np
 from attrs import frozen
 from numpy.typing import NDArray
 
 from crm import ScoringContext
-from crm_clv.fitting import fit_clv
+from crm_clv.fitting import fit_clv, model_card
 from crm_clv.history import load_history
 from crm_clv.options import ClvOptions
 
@@ -39,6 +40,12 @@ class ClvScorer:
             return out
 
         fitted = fit_clv(summary, self.options)
+        first = str(np.datetime64(int(history.first_day.min()), "D")) if len(summary) else ""
+        # the model card travels with the stored run (`crm clv show`, `crm runs show N`)
+        context.attach_artifact(
+            "model_card",
+            model_card(fitted, self.options, (first, str(context.as_of - timedelta(days=1)))),
+        )
         predicted = fitted.predict(summary, self.options)
         revenue = history.revenue_minor
         # purchases and AOV as the facts count them (distinct orders), not purchase days
