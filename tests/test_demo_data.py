@@ -16,6 +16,7 @@ from attrs import frozen
 from crm.core.demo import SampleData, window_start, write_sample_data
 
 FUNNEL = ("lead", "prospect", "opportunity", "customer")
+DEAL_STAGES = ("qualified", "proposal", "negotiation", "won", "lost")
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 MONEY = re.compile(r"^\d+\.\d{2}$")
 
@@ -101,11 +102,15 @@ def test_ids_are_unique_and_every_interaction_has_a_customer(demo: Loaded) -> No
     assert {row["customer_id"] for row in demo.interactions} <= set(customer_ids)
 
 
-def test_amounts_and_orders_only_on_purchases(demo: Loaded) -> None:
+def test_amounts_and_orders_only_on_purchases_and_deals(demo: Loaded) -> None:
     for row in demo.interactions:
         if row["kind"] == "purchase":
             assert MONEY.match(row["amount"]) and Decimal(row["amount"]) > 0, row
             assert row["order_id"].startswith("ORD-"), row
+        elif row["order_id"]:  # a deal's stage change; its first one carries the deal's value
+            assert row["kind"] == "stage_change" and row["order_id"].startswith("DEAL-"), row
+            assert row["stage"] in DEAL_STAGES, row
+            assert (row["amount"] != "") == (row["stage"] == "qualified"), row
         else:
             assert row["amount"] == "" and row["order_id"] == "", row
 
@@ -169,7 +174,7 @@ def test_funnel_stages_come_in_order_and_customer_at_first_purchase(demo: Loaded
     stages: dict[str, list[tuple[str, str]]] = defaultdict(list)
     first_purchase: dict[str, str] = {}
     for row in demo.interactions:  # in time order
-        if row["kind"] == "stage_change":
+        if row["kind"] == "stage_change" and not row["order_id"]:  # not a deal's
             stages[row["customer_id"]].append((row["stage"], row["occurred_at"]))
         elif row["kind"] == "purchase":
             first_purchase.setdefault(row["customer_id"], row["occurred_at"])
@@ -239,7 +244,7 @@ def test_campaign_fields_and_opens_follow_touches_with_consent(demo: Loaded) -> 
             assert key in touched and touched[key] <= row["occurred_at"], row
             assert consent[row["customer_id"]] == "true" and row["channel"] == "email"
         elif row["kind"] == "stage_change":
-            assert row["stage"] in FUNNEL and not row["campaign"]
+            assert row["stage"] in (*FUNNEL, *DEAL_STAGES) and not row["campaign"]
         else:
             assert row["stage"] == ""
     campaigns = {campaign for _, campaign in touched}
@@ -293,3 +298,15 @@ def test_purchases_follow_the_documented_pareto_nbd_and_gamma_gamma(tmp_path: Pa
     assert observed / expected == pytest.approx(1.0, abs=0.06)
     values = [value for bought in orders.values() for value in bought.values()]
     assert float(sum(values)) / len(values) == pytest.approx(60.0, rel=0.05)
+
+
+def test_deals_have_values_and_both_outcomes_and_some_stay_open(demo: Loaded) -> None:
+    last: dict[str, str] = {}
+    for row in demo.of_kind("stage_change"):
+        if row["order_id"]:
+            last[row["order_id"]] = row["stage"]
+    outcomes = Counter(last.values())
+    assert outcomes["won"] > 1000 and outcomes["lost"] > 300
+    assert sum(outcomes[s] for s in ("qualified", "proposal", "negotiation")) > 5
+    channels = {row["channel"] for row in demo.interactions if row["channel"]}
+    assert len(channels) >= 5

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the lazy names below, typed for mypy and editors
     from crm.core.components import Columns, Report, Scorer, Segmenter, StageModel
     from crm.core.config import CrmConfig, load_config, parse_config
     from crm.core.customer import Customer
+    from crm.core.events import EventChunk, EventRule, EventSequences
     from crm.core.facts import Facts
     from crm.core.importing import ImportOptions
     from crm.core.interaction import Interaction
@@ -58,6 +59,9 @@ _LAZY = {
     "Project": "crm.core.project",
     "ImportOptions": "crm.core.importing",
     "Customer": "crm.core.customer",
+    "EventChunk": "crm.core.events",
+    "EventRule": "crm.core.events",
+    "EventSequences": "crm.core.events",
     "Interaction": "crm.core.interaction",
 }
 
@@ -77,6 +81,9 @@ __all__ = [
     "CrmConfig",
     "CrmError",
     "Customer",
+    "EventChunk",
+    "EventRule",
+    "EventSequences",
     "Facts",
     "ImportOptions",
     "Interaction",

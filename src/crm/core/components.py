@@ -7,7 +7,7 @@ context they are given: no sessions, no writes, no globals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from sqlalchemy import Connection
 
+    from crm.core.events import EventChunk, EventRule, Extra
     from crm.core.facts import Facts
     from crm.core.schema import Tables
 
@@ -59,6 +60,15 @@ class ScoringContext:
     scores: Mapping[str, NDArray[np.float64]]
     connection: Connection
     tables: Tables
+
+    def events(
+        self, rules: Sequence[EventRule], *, extras: Sequence[Extra] = (), start: date | None = None
+    ) -> Iterator[EventChunk]:
+        """The tracked events before `as_of` in customer-then-time chunks (`crm.EventSequences`)."""
+        from crm.core.events import EventSequences
+
+        sequences = EventSequences(rules=rules, start=start, end=self.as_of, extras=extras)
+        return sequences.chunks(self.connection, self.tables)
 
 
 class Scorer(Protocol):

@@ -9,7 +9,8 @@ Heavy modules (SQLAlchemy, numpy) are imported on first use, so building a Proje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from crm.core.errors import NotFoundError
 from crm.core.privacy import PERSONAL_FIELDS
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
     from crm.core.audit import AuditEntry
     from crm.core.backup import BackupReport, RestoreReport
@@ -132,6 +133,15 @@ class Project:
         from crm.core.schema import Tables
 
         return Tables.default()
+
+    @contextmanager
+    def read_only(self) -> Iterator[Connection]:
+        """A connection on which writes fail, in one transaction (one consistent snapshot):
+        what a plugin command reads through, e.g. with `crm.EventSequences`."""
+        from crm.core.database import read_only_connection
+
+        with read_only_connection(self.engine) as connection:
+            yield connection
 
     def close(self) -> None:
         if self._engine is not None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from attrs import frozen
 
+from crm.core.demo.deals import DEAL_STAGES
 from crm.core.demo.events import Events, draw_events, to_seconds
 from crm.core.demo.people import People, draw_people
 from crm.core.demo.process import (
@@ -172,7 +173,7 @@ def _interaction_chunks(
     customer_ids: NDArray[Any], events: Events, formatter: _TimeFormatter
 ) -> Iterator[list[list[str]]]:
     kinds, channels = _labels(KNOWN_KINDS), _labels(CHANNELS)
-    campaigns, stages = _labels(events.campaigns), _labels(STAGES)
+    campaigns, stages = _labels(events.campaigns), _labels((*STAGES, *DEAL_STAGES))
     total = events.second.size
     id_width = max(7, len(str(total)))
     order_width = max(6, len(str(int(events.order.max(initial=0)))))
@@ -188,8 +189,17 @@ def _interaction_chunks(
             channels[events.channel[part]].tolist(),
             campaigns[events.campaign[part]].tolist(),
             stages[events.stage[part]].tolist(),
-            _optional(events.order[part], f"ORD-%0{order_width}d", events.order[part]),
+            _order_ids(events.order[part], events.kind[part], order_width),
         ]
+
+
+def _order_ids(order: NDArray[np.int64], kind: NDArray[np.int64], width: int) -> list[str]:
+    """ORD-n on purchases; DEAL-n on stage changes, whose number is a deal's (after the orders)."""
+    ids = np.array(_optional(order, f"ORD-%0{width}d", order), dtype=object)
+    deal = (kind == KNOWN_KINDS.index("stage_change")) & (order >= 0)
+    ids[deal] = np.array([f"DEAL-{s[4:]}" for s in ids[deal]], dtype=object)
+    result: list[str] = ids.tolist()
+    return result
 
 
 def _write_csv(path: Path, header: Sequence[str], chunks: Iterable[list[list[str]]]) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from attrs import define, field, frozen
 
+from crm.core.demo.deals import draw_deals
 from crm.core.demo.process import CHANNELS, Orders, Population, channel_codes, poisson_events
 from crm.core.interaction import KNOWN_KINDS
 
@@ -281,4 +282,5 @@ def draw_events(
     _purchases(rng, log, orders, attributed)
     _visits(rng, log, pop)
     _service(rng, log, pop, orders)
+    draw_deals(rng, log, pop, first_deal=int(orders.time.size) + 1)
     return log.finish(tuple(name for name, _, _ in campaigns))

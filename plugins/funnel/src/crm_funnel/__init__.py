@@ -1,0 +1,78 @@
+"""crm-funnel: conversion, drop-off, time to convert, cohorts and a calibrated deal forecast.
+
+A crm plugin registered through the `crm` entry-point group, exactly like an in-house plugin.
+Its options are the `[funnel]` table of crm.toml (`crm_funnel.options.FunnelOptions`); the exact
+rules are in the README. It adds the `crm funnel` command group and, for `crm segment`, one stage
+column per funnel (`funnel` for the main one, `funnel_<name>` for the others).
+
+This module stays light (no numpy at import) because crm loads enabled plugins for every command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from crm import StageModelSpec, hookimpl
+from crm_funnel.options import FunnelDefinition, FunnelOptions, StepOptions
+
+if TYPE_CHECKING:
+    import click
+
+    from crm import CrmConfig, Registry
+    from crm_funnel.stage_model import FurthestStep
+
+__version__ = "0.1.0"
+__all__ = ["FunnelDefinition", "FunnelOptions", "StepOptions", "make_stage_model"]
+
+
+def make_stage_model(options: FunnelOptions, funnel: str | None = None) -> FurthestStep:
+    from crm_funnel.stage_model import FurthestStep
+
+    return FurthestStep(options.funnel(funnel)[1])
+
+
+@hookimpl
+def register_stage_models(register: Callable[[StageModelSpec], None]) -> None:
+    register(
+        StageModelSpec(
+            name="funnel",
+            factory=make_stage_model,
+            options=FunnelOptions,
+            description="Furthest step of the main funnel",
+        )
+    )
+
+
+@hookimpl
+def configure(config: CrmConfig, registry: Registry) -> None:
+    # The extra funnels are data in [funnel.funnels], which the register hooks cannot see:
+    # their stage columns are added once the configuration is loaded, before any data is read.
+    table: Any = config.plugin_tables.get("funnel", {})
+    funnels: Any = table.get("funnels", {}) if isinstance(table, Mapping) else {}
+    if "funnel" not in registry.stage_models or not isinstance(funnels, Mapping):
+        return
+    for name in funnels:
+        column = f"funnel_{name}"
+        if column in registry.stage_models:
+            continue
+
+        def factory(options: FunnelOptions, funnel: str = name) -> FurthestStep:
+            return make_stage_model(options, funnel)
+
+        registry.stage_models.add(
+            StageModelSpec(
+                name=column,
+                factory=factory,
+                options=FunnelOptions,
+                description=f"Furthest step of funnel {name!r}",
+            ),
+            registry.stage_models["funnel"].plugin,
+        )
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from crm_funnel.commands import funnel
+
+    cli.add_command(funnel)

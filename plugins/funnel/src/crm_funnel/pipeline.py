@@ -1,0 +1,201 @@
+"""The deal pipeline from Python: open deals and forecast per stage, and `calibrate`.
+
+from crm_funnel.pipeline import calibrate, deal_report
+report = deal_report(project)             # report.forecast: a Table; report.summary: numbers
+check = calibrate(project, date(2026, 1, 1))   # check.scores, check.reliability
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import numpy as np
+from attrs import frozen
+
+from crm import Table
+from crm_funnel.api import funnel_options
+from crm_funnel.deals import (
+    Deals,
+    WinEstimate,
+    build_deals,
+    estimate_win_probability,
+    read_deal_events,
+    stage_at,
+)
+from crm_funnel.options import DealOptions
+from crm_funnel.reach import DAY, _seconds
+
+if TYPE_CHECKING:
+    from crm import Project
+
+FORECAST_COLUMNS = (
+    "stage",
+    "open_deals",
+    "open_value",
+    "p_win",
+    "p_low",
+    "p_high",
+    "source",
+    "weighted_value",
+)
+#: Bins of the reliability table: [0, 0.1), [0.1, 0.2), ... [0.9, 1.0].
+BINS = 10
+EPSILON = 1e-6
+
+
+def _money(minor: float) -> Decimal:
+    return (Decimal(round(minor)) / 100).quantize(Decimal("0.01"))
+
+
+@frozen
+class DealReport:
+    as_of: date
+    forecast: Table
+    summary: dict[str, float | int | None]
+
+    def summary_lines(self) -> list[str]:
+        return [f"{key}: {value}" for key, value in self.summary.items()]
+
+
+def _probabilities(
+    estimates: list[WinEstimate], options: DealOptions, use: str
+) -> list[tuple[float | None, float | None, float | None, str]]:
+    chosen: list[tuple[float | None, float | None, float | None, str]] = []
+    for estimate in estimates:
+        fixed = options.win_probability.get(estimate.stage)
+        if use == "fixed" and fixed is not None:
+            chosen.append((float(fixed), None, None, "fixed"))
+        else:
+            source = f"estimated from {estimate.deals} closed"
+            chosen.append((estimate.p, estimate.low, estimate.high, source))
+    return chosen
+
+
+def forecast_table(
+    deals: Deals, options: DealOptions, estimates: list[WinEstimate], title: str
+) -> Table:
+    rows = []
+    total = 0.0
+    for k, (stage, (p, low, high, source)) in enumerate(
+        zip(options.stages, _probabilities(estimates, options, options.forecast), strict=True)
+    ):
+        here = deals.stage == k
+        value = float(deals.value_minor[here].sum())
+        weighted = None if p is None else value * p
+        total += weighted or 0.0
+        rows.append((
+            stage, int(here.sum()), _money(value),
+            None if p is None else round(p, 4), None if low is None else round(low, 4),
+            None if high is None else round(high, 4), source,
+            None if weighted is None else _money(weighted),
+        ))  # fmt: skip
+    open_deals = deals.stage >= 0
+    rows.append(("total", int(open_deals.sum()), _money(float(deals.value_minor[open_deals].sum())),
+                 None, None, None, "", _money(total)))  # fmt: skip
+    return Table(columns=FORECAST_COLUMNS, rows=tuple(rows), title=title)
+
+
+def summary(deals: Deals) -> dict[str, float | int | None]:
+    """Won, lost, win rate, cycle length of won deals, and sales velocity per day.
+
+    Sales velocity = open deals x average open deal value x win rate / average cycle (days),
+    in currency per day.
+    """
+    closed, won = deals.closed, deals.won
+    open_deals = deals.stage >= 0
+    n_won, n_lost = int(won.sum()), int((closed & ~won).sum())
+    win_rate = n_won / (n_won + n_lost) if n_won + n_lost else None
+    cycle = float(np.mean((deals.closed_at - deals.opened_at)[won])) / DAY if n_won else None
+    value = float(np.mean(deals.value_minor[open_deals])) / 100 if open_deals.any() else None
+    velocity = None
+    if win_rate is not None and cycle and value is not None:
+        velocity = round(int(open_deals.sum()) * value * win_rate / cycle, 2)
+    return {
+        "open_deals": int(open_deals.sum()),
+        "won": n_won,
+        "lost": n_lost,
+        "win_rate": None if win_rate is None else round(win_rate, 4),
+        "average_cycle_days": None if cycle is None else round(cycle, 2),
+        "average_open_value": None if value is None else round(value, 2),
+        "sales_velocity_per_day": velocity,
+    }
+
+
+def deal_report(project: Project, *, as_of: date | None = None) -> DealReport:
+    from crm.core.pipeline import default_as_of
+
+    options = funnel_options(project).deals
+    with project.read_only() as connection:
+        day = as_of or project.config.as_of or default_as_of(connection, project.tables)
+        events = read_deal_events(connection, project.tables, options, day)
+    deals = build_deals(events, options)
+    estimates = estimate_win_probability(deals, options)
+    title = f"Deal pipeline and weighted forecast, as of {day}"
+    return DealReport(day, forecast_table(deals, options, estimates, title), summary(deals))
+
+
+@frozen
+class Calibration:
+    scores: Table
+    reliability: Table
+
+
+def _scores(p: np.ndarray, won: np.ndarray) -> tuple[float, float]:
+    brier = float(np.mean((p - won) ** 2))
+    clipped = np.clip(p, EPSILON, 1 - EPSILON)
+    log_loss = float(-np.mean(won * np.log(clipped) + (1 - won) * np.log(1 - clipped)))
+    return round(brier, 4), round(log_loss, 4)
+
+
+def calibrate(project: Project, holdout_start: date, *, as_of: date | None = None) -> Calibration:
+    """Estimate P(win | stage) on deals closed before `holdout_start`; score the deals that
+    closed from it to `as_of`, each predicted from its stage at `holdout_start` (or its first
+    stage, for deals opened later), with the fixed and the estimated probabilities."""
+    from crm.core.pipeline import default_as_of
+
+    options = funnel_options(project).deals
+    with project.read_only() as connection:
+        day = as_of or project.config.as_of or default_as_of(connection, project.tables)
+        events = read_deal_events(connection, project.tables, options, day)
+    cut = _seconds(holdout_start)
+    estimated = estimate_win_probability(build_deals(events, options, before=cut), options)
+    deals = build_deals(events, options)
+    scored = deals.closed & (deals.closed_at >= cut)
+    stage_then = stage_at(events, options, cut)
+    stages = np.array([stage_then.get(str(d), -1) for d in deals.deal_id[scored]], dtype=np.int64)
+    won = deals.won[scored].astype(np.float64)
+    sources: dict[str, np.ndarray] = {}
+    p_est = np.array([np.nan if e.p is None else e.p for e in estimated] + [np.nan])
+    sources["estimated"] = p_est[stages]
+    if options.win_probability:
+        fixed = [options.win_probability.get(s, math.nan) for s in options.stages]
+        sources["fixed"] = np.array([*fixed, np.nan])[stages]
+    score_rows, bins = [], []
+    for name, p in sources.items():
+        ok = ~np.isnan(p)
+        brier, log_loss = _scores(p[ok], won[ok]) if ok.any() else (None, None)
+        score_rows.append((name, int(ok.sum()), brier, log_loss))
+        which = np.minimum((p[ok] * BINS).astype(np.int64), BINS - 1)
+        for b in range(BINS):
+            inside = which == b
+            if inside.any():
+                bins.append((
+                    name, f"{b / BINS:.1f}-{(b + 1) / BINS:.1f}", int(inside.sum()),
+                    round(float(p[ok][inside].mean()), 4), round(float(won[ok][inside].mean()), 4),
+                ))  # fmt: skip
+    title = f"P(win | stage) estimated before {holdout_start}, scored on deals closed {holdout_start} to {day}"
+    return Calibration(
+        scores=Table(
+            columns=("probabilities", "deals", "brier", "log_loss"),
+            rows=tuple(score_rows),
+            title=title,
+        ),
+        reliability=Table(
+            columns=("probabilities", "bin", "deals", "mean_predicted", "observed"),
+            rows=tuple(bins),
+            title="Reliability: predicted against observed win rate per probability bin",
+        ),
+    )
