@@ -199,6 +199,13 @@ class Project:
 
         return import_interactions(self.engine, path, options, progress)
 
+    def import_campaigns(
+        self, path: Path, options: ImportOptions, progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        from crm.core.importing import import_campaigns
+
+        return import_campaigns(self.engine, path, options, progress)
+
     def runs(self, *, limit: int | None = None) -> list[Run]:
         """Stored segmentation runs, newest first."""
         from crm.core.runs import list_runs
