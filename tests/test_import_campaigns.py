@@ -158,3 +158,18 @@ def test_keep_extra_on_customers_replaces_attributes_only_when_the_row_has_some(
     assert report.rows_updated == 1
     assert _attributes(engine, "customer") == [{"tier": "platinum"}, {"tier": "silver"}]
     assert json.dumps(_attributes(engine, "customer")[0]) == '{"tier": "platinum"}'
+
+
+def test_a_rule_segmentation_reads_customer_attributes_by_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from crm.core.config import parse_config
+    from crm.core.project import Project
+
+    path = write(tmp_path, "c.csv", "customer_id,tier\nC1,gold\nC2,silver\nC3,\n")
+    import_customers(engine, path, ImportOptions(keep_extra=True))
+    rules = {"rules": [{"segment": "Gold", "when": "attributes.tier == 'gold'"}], "default": "Other"}
+    config = parse_config({"plugins": {"enabled": []}, "segmentations": {"tier": rules}})
+    result = Project(config, engine=engine).segment(as_of=date(2025, 1, 1), store=False)
+    outcome = next(o for o in result.outcomes if o.name == "tier")
+    assert list(outcome.segment_names()) == ["Gold", "Other", "Other"]

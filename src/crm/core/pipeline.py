@@ -16,7 +16,7 @@ import numpy as np
 from attrs import frozen
 from sqlalchemy import Connection, func, select
 
-from crm.core.columns import BASE_COLUMNS, ColumnTable
+from crm.core.columns import BASE_COLUMNS, ColumnTable, WithAttributes, attribute_reader
 from crm.core.components import (
     Metric,
     NoOptions,
@@ -151,7 +151,7 @@ def plan_segmentation(
 
     # A stage model's stage is a text column segmentations can test (`funnel == 'customer'`).
     stage_columns = tuple(model.name for model in stage_models)
-    available = (*BASE_COLUMNS, *metrics, *stage_columns)
+    available = WithAttributes((*BASE_COLUMNS, *metrics, *stage_columns))
     source = config.path.name if config.path is not None else "crm.toml"
     segmenters: list[Configured[Segmenter]] = []
     for item in registry.segmentations:
@@ -177,7 +177,8 @@ def plan_segmentation(
             rule_config,
             available_columns=available,
             source=source,
-            text_columns=TEXT_COLUMNS | set(stage_columns),
+            # attributes.<key> hold the text of the file they came from.
+            text_columns=WithAttributes((*TEXT_COLUMNS, *stage_columns)),
         )
         segmenters.append(Configured(name, "crm.toml", segmenter))
     for configured in segmenters:
@@ -308,7 +309,7 @@ def run_segmentation(
         outcomes.append(outcome)
         stages[staged.name] = outcome.segment_names()
 
-    columns = ColumnTable(facts, {**scores, **stages})
+    columns = ColumnTable(facts, {**scores, **stages}, attribute_reader(connection, tables, facts))
     for segmenter in plan.segmenters:
         with blamed_on(segmenter.plugin, f"segmentation {segmenter.name!r}"):
             codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)
