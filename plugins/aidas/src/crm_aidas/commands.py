@@ -1,0 +1,151 @@
+"""`crm journey` and `crm campaigns`: parse, call `crm_aidas.api`, render. Nothing else."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from crm.cli.app import get_app
+from crm.cli.output import emit, output_options
+from crm.cli.segment_command import parse_date
+
+AS_OF = click.option(
+    "--as-of",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="Analysis date; events on or after it are ignored. "
+    "Default: the day after the last interaction.",
+)
+STAGES = click.option(
+    "--stages",
+    "stages",
+    metavar="NAME",
+    help="Stage set: aidas, aida, aidma, aisas, lifecycle or one of [aidas.sets] "
+    "(default: [aidas] stages).",
+)
+
+
+@click.group(invoke_without_command=True)
+@STAGES
+@AS_OF
+@click.option(
+    "--by",
+    type=click.Choice(("channel", "campaign")),
+    help="One stage table per channel or campaign of each customer's first or last touch.",
+)
+@click.option(
+    "--touch",
+    type=click.Choice(("first", "last")),
+    default="first",
+    show_default=True,
+    help="With --by: the first touch, or the last touch before the first action.",
+)
+@output_options
+@click.pass_context
+def journey(
+    ctx: click.Context,
+    stages: str | None,
+    as_of: date | None,
+    by: str | None,
+    touch: str,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Journey stages: reached, conversion to the next stage, drop-off, days to the next stage.
+
+    Columns: stage, reached, observed (had an event of the stage itself), current, conversion,
+    dropped, dropped_share, median_days_to_next (with --by, the channel or campaign first).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from crm_aidas import api
+
+    table = api.journey_stages(get_app(ctx).project, stages=stages, as_of=as_of, by=by, touch=touch)
+    emit(table, fmt, output)
+
+
+@journey.command()
+@STAGES
+@AS_OF
+@click.option("--top", default=10, show_default=True, help="How many paths to show.")
+@click.option("--flows", is_flag=True, help="Flows between stages (a Sankey's links) instead.")
+@output_options
+@click.pass_context
+def paths(
+    ctx: click.Context,
+    stages: str | None,
+    as_of: date | None,
+    top: int,
+    flows: bool,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """The most common paths of stages to the first action.
+
+    Columns: path, customers, share (--flows: source, target, customers).
+    """
+    from crm_aidas import api
+
+    path_table, flow_table = api.journey_paths(
+        get_app(ctx).project, stages=stages, as_of=as_of, top=top
+    )
+    emit(flow_table if flows else path_table, fmt, output)
+
+
+@journey.command("4c")
+@click.option(
+    "--by",
+    default="rfm",
+    show_default=True,
+    metavar="SEGMENTATION",
+    help="The segmentation (or stage model) whose segments are compared.",
+)
+@AS_OF
+@output_options
+@click.pass_context
+def four_c(ctx: click.Context, by: str, as_of: date | None, fmt: str, output: Path | None) -> None:
+    """The 4C view per segment: needs, cost, convenience, communication.
+
+    Columns: segment, c, measure, value, note (why a value is unavailable).
+    """
+    from crm_aidas import api
+
+    emit(api.four_c(get_app(ctx).project, by=by, as_of=as_of), fmt, output)
+
+
+@click.command()
+@AS_OF
+@click.option(
+    "--attribution",
+    type=click.Choice(("last", "first", "linear")),
+    help="Which touch in the window gets a purchase (default: [aidas] attribution, last).",
+)
+@click.option(
+    "--window-days",
+    type=float,
+    help="Attribution window in days after a touch (default: [aidas] attribution_days, 7).",
+)
+@output_options
+@click.pass_context
+def campaigns(
+    ctx: click.Context,
+    as_of: date | None,
+    attribution: str | None,
+    window_days: float | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Campaign results: reach, responses, attributed conversions and revenue, cost, ROI.
+
+    Columns: campaign, name, channel, start, reach, responses, response_rate, conversions,
+    revenue, cost, roi, cost_per_conversion, note. Attribution is not causation: see
+    `crm campaigns holdout` for uplift against comparable untouched customers.
+    """
+    from crm_aidas import api
+
+    table = api.campaign_results(
+        get_app(ctx).project, as_of=as_of, attribution=attribution, window_days=window_days
+    )
+    emit(table, fmt, output)
