@@ -175,3 +175,39 @@ def test_match_all_gives_a_bitmask_of_overlapping_rules(engine: Engine) -> None:
     # a: app visit (1); b: lead stage change? no channel: untracked; b web visits (1|2) twice;
     # c: web visit (3)
     assert events.code.tolist() == [1, 3, 3, 3]
+
+
+def test_customers_who_said_no_to_profiling_have_no_events(engine: Engine) -> None:
+    from sqlalchemy import update
+
+    ids = write_log(engine, LOG)
+    with engine.begin() as conn:
+        conn.execute(
+            update(CustomerRow)
+            .where(CustomerRow.external_id == "a")
+            .values(consent_profiling=False)
+        )
+        conn.execute(
+            update(CustomerRow).where(CustomerRow.external_id == "b").values(consent_profiling=True)
+        )
+    with read_only_connection(engine) as conn:
+        events = EventSequences(rules=RULES).read(conn, Tables.default())
+    assert events.customers().tolist() == [ids["b"], ids["c"]]  # c was never asked: kept
+
+
+def test_a_span_keeps_only_the_window_after_each_first_anchor_event(engine: Engine) -> None:
+    from datetime import timedelta
+
+    ids = write_log(engine, LOG)
+    rules = (EventRule(kinds=("visit",)), EventRule(kinds=("purchase", "ticket")))
+    sequences = EventSequences(rules=rules, anchor=0, span=timedelta(days=3))
+    with read_only_connection(engine) as conn:
+        events = sequences.read(conn, Tables.default())
+    # a: visit 1 Jan 08:00, ticket 4 Jan 12:00 is more than 3 days later, purchase too; b: its
+    # visits at 09:00 on 2 Jan; c: its one visit.
+    assert events.customer_id.tolist() == [ids["a"], ids["b"], ids["b"], ids["c"]]
+    with read_only_connection(engine) as conn:
+        wider = EventSequences(rules=rules, anchor=0, span=timedelta(days=3, hours=4)).read(
+            conn, Tables.default()
+        )
+    assert wider.code.tolist() == [0, 1, 0, 0, 0]  # the ticket at exactly the edge now counts

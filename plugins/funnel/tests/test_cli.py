@@ -76,6 +76,9 @@ def test_deals_and_calibrate(tmp_path: Path, logs: Any) -> None:
     config = make_project(tmp_path, logs)
     deals = run(config, "funnel", "deals", "--as-of", "2024-02-01", "-f", "csv").splitlines()
     assert deals[0] == "stage,open_deals,open_value,p_win,p_low,p_high,source,weighted_value"
+    summary = run(config, "funnel", "deals", "--summary", "--as-of", "2024-02-01", "-f", "csv")
+    # D1: opened day 1, won day 3
+    assert "won,1" in summary.splitlines() and "average_cycle_days,2" in summary.splitlines()
     scores = json.loads(
         run(config, "funnel", "calibrate", "--holdout-start", "2024-01-01", "--as-of", "2024-02-01",
             "-f", "json")

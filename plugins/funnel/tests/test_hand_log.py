@@ -191,3 +191,36 @@ def test_time_to_convert_histogram(engine: Engine, logs: Any) -> None:
         ("C", 1, 2, 0, 1, 0, 0, 0),
         ("D", 0, 0, 0, 0, 0, 0, 0),
     ]
+
+
+def test_dropped_list_with_channel_keeps_only_consented_customers(
+    engine: Engine, logs: Any
+) -> None:
+    from sqlalchemy import update
+
+    from crm.core.schema import CustomerRow
+
+    proj = seeded(engine, logs)
+    with engine.begin() as conn:
+        conn.execute(
+            update(CustomerRow).where(CustomerRow.external_id == "c5").values(consent_email=True)
+        )
+        conn.execute(
+            update(CustomerRow).where(CustomerRow.external_id == "c3").values(consent_email=False)
+        )
+    table = api.funnel_dropped(proj, "B", channel="email", as_of=AS_OF)
+    assert [row[0] for row in table.rows] == ["c5"]
+    assert "(1 without it left out)" in table.title
+
+
+def test_report_sections_are_tables_of_the_same_numbers(engine: Engine, logs: Any) -> None:
+    from crm_funnel.sections import report_sections
+
+    sections = report_sections(seeded(engine, logs), as_of=AS_OF)
+    assert list(sections) == [
+        "funnel", "time_to_convert", "cohorts", "breakdown", "forecast", "reliability",
+    ]  # fmt: skip
+    assert counts(sections["funnel"]) == [8, 6, 4, 0]
+    assert [row[0] for row in sections["cohorts"].rows] == ["2024-01"]
+    assert sections["forecast"].rows[-1][:2] == ("total", 0)  # no deals in this log
+    assert sections["reliability"].rows == ()

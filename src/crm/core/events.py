@@ -15,7 +15,7 @@ customer, so memory stays bounded however long the log is and a model can comput
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -219,6 +219,11 @@ class EventSequences:
     #: "first": `code` is the index of the first rule an interaction matches; "all": `code` is a
     #: bitmask with bit k set when it matches rule k (at most 62 rules), for overlapping rules.
     match: Literal["first", "all"] = "first"
+    #: With `span`: only each customer's events from their first event of rule `anchor` (None:
+    #: of any rule) to `span` after it, edges included; customers without one have no events.
+    #: A journey with a window needs nothing outside it, and this keeps it in the database.
+    anchor: int | None = None
+    span: timedelta | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
 
     def __attrs_post_init__(self) -> None:
@@ -229,34 +234,22 @@ class EventSequences:
             raise ValueError(f"match must be 'first' or 'all', got {self.match!r}")
         if self.match == "all" and len(self.rules) > MAX_BIT_RULES:
             raise ValueError(f"match='all' holds at most {MAX_BIT_RULES} rules in a bitmask")
+        if self.anchor is not None and not 0 <= self.anchor < len(self.rules):
+            raise ValueError(
+                f"anchor must index a rule (0..{len(self.rules) - 1}), got {self.anchor}"
+            )
+        if self.span is not None and self.span.total_seconds() < 0:
+            raise ValueError(f"span must not be negative, got {self.span}")
         if self.chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, got {self.chunk_rows}")
 
     def query(self, tables: Tables, dialect: str) -> Select[Any]:
         """The one statement that reads the events (ordered by customer, time, then id)."""
-        i = tables.interaction
+        i, c = tables.interaction, tables.customer
         conditions = [rule_condition(tables, rule) for rule in self.rules]
-        if conditions and self.match == "all":
-            code: ColumnElement[Any] = sum(
-                (
-                    case((condition, 1 << index), else_=0)
-                    for index, condition in enumerate(conditions)
-                ),
-                start=cast(0, BigInteger),
-            )
-            tracked: ColumnElement[bool] = code != 0
-        elif conditions:
-            code = case(
-                *((condition, index) for index, condition in enumerate(conditions)), else_=-1
-            )
-            tracked = code >= 0
-        else:
-            code, tracked = cast(-1, Integer), false()
-        wanted: list[Any] = [
-            i.c.customer_id,
-            code.label("code"),
-            epoch_seconds(i.c.occurred_at, dialect),
-        ]
+        code, tracked = self._code(conditions)
+        seconds = epoch_seconds(i.c.occurred_at, dialect)
+        wanted: list[Any] = [i.c.customer_id, code.label("code"), seconds]
         extra_columns = {
             "channel": i.c.channel,
             "campaign": i.c.campaign,
@@ -265,17 +258,77 @@ class EventSequences:
             "stage": i.c.stage,
         }
         wanted += [extra_columns[name] for name in self.extras]
-        where = [tracked]
+        in_range = []
         if self.start is not None:
-            where.append(i.c.occurred_at >= _moment(self.start))
+            in_range.append(i.c.occurred_at >= _moment(self.start))
         if self.end is not None:
-            where.append(i.c.occurred_at < _moment(self.end))
+            in_range.append(i.c.occurred_at < _moment(self.end))
+        # Customers who said no to profiling are in no journey (docs/privacy.md): a short list.
+        opted_out = select(c.c.id).where(c.c.consent_profiling.is_(False))
+        where = [tracked, *in_range, i.c.customer_id.not_in(opted_out.scalar_subquery())]
+        source: Any = i
+        if self.span is not None:
+            anchor = tracked if self.anchor is None else conditions[self.anchor]
+            entered = func.min(i.c.occurred_at)
+            first = (
+                select(
+                    i.c.customer_id,
+                    entered.label("entered"),
+                    (epoch_seconds(entered, dialect) + int(self.span.total_seconds())).label(
+                        "until"
+                    ),
+                )
+                .where(anchor, *in_range)
+                .group_by(i.c.customer_id)
+                .subquery("first_event")
+            )
+            source = i.join(first, first.c.customer_id == i.c.customer_id)
+            # From the first anchor event to `span` seconds after it, in whole seconds like the
+            # times handed out; the lower bound is a range on ix_interaction_customer_time.
+            where += [i.c.occurred_at >= first.c.entered, seconds <= first.c.until]
         # Filtering on the code itself (not on `kind IN ...`) keeps SQLite from a multi-index OR
         # plan with one row lookup per match: it scans ix_interaction_customer_time, already in
         # the order asked for. The tie-break on the event code is done in numpy per chunk.
         return (
-            select(*wanted).where(and_(*where)).order_by(i.c.customer_id, i.c.occurred_at, i.c.id)
+            select(*wanted)
+            .select_from(source)
+            .where(and_(*where))
+            .order_by(i.c.customer_id, i.c.occurred_at, i.c.id)
         )
+
+    def _code(
+        self, conditions: list[ColumnElement[bool]]
+    ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
+        if not conditions:
+            return cast(-1, Integer), false()
+        if self.match == "first":
+            first = case(*((cond, index) for index, cond in enumerate(conditions)), else_=-1)
+            return first, first >= 0
+        if self.disjoint():
+            # No interaction can match two rules: one CASE (a quarter faster than the sum).
+            bit = case(*((cond, 1 << index) for index, cond in enumerate(conditions)), else_=0)
+            return bit, bit != 0
+        bits = sum(
+            (case((cond, 1 << index), else_=0) for index, cond in enumerate(conditions)),
+            start=cast(0, BigInteger),
+        )
+        return bits, bits != 0
+
+    def disjoint(self) -> bool:
+        """True when no interaction can match two rules: each rule names only kinds or only
+        stages (no channel, campaign or wildcard), no value is in two rules, and no kind rule
+        names `stage_change` while a stage rule exists."""
+        kinds: list[str] = []
+        stages: list[str] = []
+        for rule in self.rules:
+            if rule.channels or rule.campaigns or bool(rule.kinds) == bool(rule.stages):
+                return False
+            if any(value.endswith("*") for value in (*rule.kinds, *rule.stages)):
+                return False
+            kinds += rule.kinds
+            stages += rule.stages
+        clash = bool(stages) and STAGE_CHANGE in kinds
+        return not clash and len(kinds) == len(set(kinds)) and len(stages) == len(set(stages))
 
     def chunks(self, connection: Connection, tables: Tables) -> Iterator[EventChunk]:
         """Stream the events; each chunk holds whole customers, in customer order."""

@@ -156,22 +156,52 @@ def funnel_dropped(
     project: Project,
     after: str,
     *,
+    channel: str | None = None,
     funnel: str | None = None,
     as_of: date | None = None,
     start: date | None = None,
     end: date | None = None,
 ) -> Table:
-    """The customers who reached step `after` but not the next one (a re-engagement list)."""
+    """The customers who reached step `after` but not the next one (a re-engagement list).
+
+    With `channel` (email, sms, phone) only those whose consent for it is yes, as for every
+    campaign list (docs/privacy.md); the title says how many consent left out.
+    """
     with _scope(project, funnel, as_of, start, end) as (scope, connection):
         step = step_index(scope.definition, after)
         if step == len(scope.definition.steps) - 1:
             raise ConfigError(f"--after: {after!r} is the last step; nobody drops after it")
         reach = _reach(scope, connection, project.tables)
         ids = _external_ids(connection, project.tables, reach.customer_id)
+        left_out = 0
+        if channel is not None:
+            allowed = _consent(connection, project.tables, reach.customer_id, channel)
+            dropped = reach.reached[:, step] & ~reach.reached[:, step + 1]
+            left_out = int((dropped & ~allowed).sum())
+            reach = reach.take(allowed)
+            ids = ids[allowed]
     rows = dropped_rows(reach, scope.definition, step, scope.as_of, ids)
-    return Table(
-        columns=DROPPED_COLUMNS, rows=tuple(rows), title=scope.title(f"dropped after {after}")
-    )
+    what = f"dropped after {after}"
+    if channel is not None:
+        what += f" with {channel} consent ({left_out} without it left out)"
+    return Table(columns=DROPPED_COLUMNS, rows=tuple(rows), title=scope.title(what))
+
+
+def _consent(
+    connection: Connection, tables: Tables, customer_ids: NDArray[np.int64], channel: str
+) -> NDArray[np.bool_]:
+    """Whether each customer's consent for `channel` is yes (never asked is not a yes)."""
+    from crm.core.privacy import CHANNELS
+
+    if channel not in CHANNELS:
+        raise ConfigError(f"--channel: expected one of {', '.join(CHANNELS)}, got {channel!r}")
+    c = tables.customer
+    column = c.c[f"consent_{channel}"]
+    rows = connection.execute(select(c.c.id, column).order_by(c.c.id)).all()
+    keys = np.array([r[0] for r in rows], dtype=np.int64)
+    yes = np.array([r[1] is True for r in rows], dtype=bool)
+    allowed: NDArray[np.bool_] = yes[np.searchsorted(keys, customer_ids)]
+    return allowed
 
 
 def _external_ids(

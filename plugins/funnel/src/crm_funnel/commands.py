@@ -93,12 +93,18 @@ def funnel(
 
 @funnel.command()
 @click.option("--after", "after", required=True, metavar="STEP", help="The step they reached.")
+@click.option(
+    "--channel",
+    type=click.Choice(("email", "sms", "phone")),
+    help="Only customers whose consent for this channel is yes (a campaign list).",
+)
 @scope_options
 @output_options
 @click.pass_context
 def dropped(
     ctx: click.Context,
     after: str,
+    channel: str | None,
     funnel_name: str | None,
     as_of: date | None,
     start: date | None,
@@ -113,7 +119,13 @@ def dropped(
     from crm_funnel import api
 
     table = api.funnel_dropped(
-        get_app(ctx).project, after, funnel=funnel_name, as_of=as_of, start=start, end=end
+        get_app(ctx).project,
+        after,
+        channel=channel,
+        funnel=funnel_name,
+        as_of=as_of,
+        start=start,
+        end=end,
     )
     click.echo(f"{table.title}: {len(table.rows)} customer(s)", err=True)
     emit(table, fmt, output)
@@ -122,16 +134,29 @@ def dropped(
 @funnel.command()
 @click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD",
               help="Analysis date (default: the day after the last interaction).")  # fmt: skip
+@click.option("--summary", is_flag=True,
+              help="Print won, lost, win rate, cycle and velocity instead of the forecast.")  # fmt: skip
 @output_options
 @click.pass_context
-def deals(ctx: click.Context, as_of: date | None, fmt: str, output: Path | None) -> None:
-    """Deal pipeline: open deals and weighted forecast per stage, won, lost, velocity.
+def deals(
+    ctx: click.Context, as_of: date | None, summary: bool, fmt: str, output: Path | None
+) -> None:
+    """Deal pipeline: open deals and weighted forecast per stage (--summary: won, lost, win
+    rate, cycle, velocity).
 
-    Columns: stage, open_deals, open_value, p_win, p_low, p_high, source, weighted_value.
+    Columns: stage, open_deals, open_value, p_win, p_low, p_high, source, weighted_value
+    (--summary: measure, value).
     """
     import crm_funnel.pipeline as pipeline
+    from crm import Table
 
     report = pipeline.deal_report(get_app(ctx).project, as_of=as_of)
+    if summary:
+        rows = tuple((key, value) for key, value in report.summary.items())
+        emit(
+            Table(columns=("measure", "value"), rows=rows, title=report.forecast.title), fmt, output
+        )
+        return
     for line in report.summary_lines():
         click.echo(line, err=True)
     emit(report.forecast, fmt, output)

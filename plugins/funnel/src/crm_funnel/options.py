@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
 from attrs import field, frozen
 from cattrs.errors import AttributeValidationNote
 
-from crm import EventRule
+if TYPE_CHECKING:
+    from crm import EventRule
 
 ORDER_MODES = ("ordered", "strict", "any")
 NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -39,6 +40,8 @@ class StepOptions:
     window_days: float | None = None
 
     def rule(self) -> EventRule:
+        from crm import EventRule  # here, not at the top: loading the plugin stays light
+
         return EventRule(
             kinds=self.kinds, stages=self.stages, channels=self.channels, campaigns=self.campaigns
         )

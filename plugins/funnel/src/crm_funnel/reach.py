@@ -15,7 +15,7 @@ windows included, are in the README.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -215,11 +215,15 @@ def compute_reach(
 ) -> Reach:
     """Read the funnel's events before `as_of` and compute every customer's reach."""
     extras: Any = tuple(a for a in attributed if a in ATTRIBUTED)
+    # Nothing outside a customer's window can count, so only the window crosses the wire:
+    # from the first step-1 event (any mode: the first tracked event) to window_days after it.
     sequences = EventSequences(
         rules=definition.rules(),
         end=as_of,
         extras=extras,
         match="all",
+        anchor=None if definition.order == "any" else 0,
+        span=timedelta(seconds=round(definition.window_days * DAY)),
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
     )
     parts = [
