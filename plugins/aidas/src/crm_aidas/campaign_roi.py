@@ -34,7 +34,7 @@ DAY = 86_400
 #: Kinds that only show the campaign to the customer; any other kind carrying it is a response.
 TOUCH_KINDS = ("campaign_touch", "email_sent", "ad_impression", "impression", "sms_sent")
 CAMPAIGN_COLUMNS = (
-    "campaign", "name", "channel", "start", "reach", "responses", "response_rate",
+    "campaign", "channel", "start", "reach", "responses", "response_rate",
     "conversions", "revenue", "cost", "roi", "cost_per_conversion", "note",
 )  # fmt: skip
 
@@ -179,22 +179,21 @@ def campaign_rows(
     reached = reach_and_responses(events)
     c = tables.campaign.c
     known = connection.execute(
-        select(c.id, c.name, c.channel, c.starts_on, c.cost_minor).order_by(c.starts_on, c.id)
+        select(c.id, c.channel, c.starts_on, c.cost_minor).order_by(c.starts_on, c.id)
     ).all()
     listed = {row.id for row in known}
     rows: list[tuple[Any, ...]] = []
     for row in known:
-        rows.append(_row(row.id, row.name, row.channel, row.starts_on, row.cost_minor, "",
-                         reached, attribution))  # fmt: skip
+        rows.append(
+            _row(row.id, row.channel, row.starts_on, row.cost_minor, "", reached, attribution)
+        )
     for name in sorted(set(reached) - listed):
-        rows.append(_row(name, name, None, None, None, "not in the campaigns table",
-                         reached, attribution))  # fmt: skip
+        rows.append(_row(name, None, None, None, "not imported", reached, attribution))
     return rows
 
 
 def _row(
     campaign: str,
-    name: str,
     channel: str | None,
     start: date | None,
     cost_minor: int | None,
@@ -208,15 +207,15 @@ def _row(
     notes = [note] if note else []
     roi = per_conversion = None
     if cost_minor is None:
-        notes.append("no cost: ROI unavailable")
+        notes.append("no cost")
     elif cost_minor == 0:
-        notes.append("cost 0: ROI unavailable")
+        notes.append("cost 0")
     else:
         roi = round((revenue - cost_minor) / cost_minor, 4)
     if cost_minor is not None and conversions > 0:
         per_conversion = _money(cost_minor / conversions)
     return (
-        campaign, name, channel, None if start is None else start.isoformat(), reach, responses,
+        campaign, channel, None if start is None else start.isoformat(), reach, responses,
         round(responses / reach, 4) if reach else None, round(conversions, 2), _money(revenue),
         _money(cost_minor), roi, per_conversion, "; ".join(notes),
     )  # fmt: skip
