@@ -116,7 +116,8 @@ def four_c_rows(
     discounts = _grouped(connection, select(i.c.customer_id, disc, func.count()).where(purchase).group_by(i.c.customer_id, disc), index)  # fmt: skip
     has_discount = any(key is not None for key in discounts[1])
     lines = _grouped(connection, select(i.c.customer_id, func.count(), func.sum(i.c.amount_minor)).where(purchase, i.c.amount_minor.is_not(None)).group_by(i.c.customer_id), index)  # fmt: skip
-    line_amount = np.array([k or 0 for k in lines[1]], dtype=np.float64)
+    # (customer, line count, amount sum): the key column holds the count here.
+    line_count = np.array(lines[1], dtype=np.float64)
     chan = _grouped(connection, select(i.c.customer_id, i.c.channel, func.count()).where(before, i.c.channel.is_not(None)).group_by(i.c.customer_id, i.c.channel), index)  # fmt: skip
     kinds = _grouped(connection, select(i.c.customer_id, i.c.kind, func.count()).where(before).group_by(i.c.customer_id, i.c.kind), index)  # fmt: skip
     contact = before & (i.c.kind != "purchase")
@@ -150,7 +151,7 @@ def four_c_rows(
         add("needs", "top_topics", top_topics,
             "" if top_topics else f"unavailable: no ticket, complaint or feedback carries a {topic!r} attribute")  # fmt: skip
         mine = lines[0] == segment
-        n_lines, amount = float(lines[2][mine].sum()), float(line_amount[mine].sum())
+        n_lines, amount = float(line_count[mine].sum()), float(lines[2][mine].sum())
         purchases = float(facts.purchases[in_segment].sum())
         revenue = float(facts.revenue_minor[in_segment].sum())
         add("cost", "average_price", round(amount / n_lines / 100, 2) if n_lines else None,

@@ -341,28 +341,28 @@ def _touches(
 def path_counts(
     chunks: Iterator[EventChunk], stage_set: StageSet, plan: RulePlan
 ) -> dict[tuple[int, ...], int]:
-    """How many customers took each path to their first action: the stages of their stage
-    events up to and including it (each event at its highest stage), repeats merged."""
+    """How many customers took each path to their first action: the stages they were observed
+    in up to it, in the order they first reached them (so a skipped stage is missing)."""
     action = action_index(stage_set)
+    stages = len(stage_set.stages)
     counts: dict[tuple[int, ...], int] = {}
     for chunk in chunks:
-        found = stage_members(chunk, stage_set, plan)
-        member = found.member
-        stage_event = member.any(axis=1)
-        highest = member.shape[1] - 1 - np.argmax(member[:, ::-1], axis=1)
-        first_action = found.first[:, action]
-        upto = stage_event & (found.time <= first_action[found.who])
-        # The action event itself counts as the action even when it is also a later stage.
-        at_action = upto & (found.time == first_action[found.who]) & member[:, action]
-        highest = np.where(at_action, action, highest)
-        index = np.flatnonzero(upto)
-        cust, step = found.who[index], highest[index]
-        keep = np.ones(index.size, dtype=bool)
-        keep[1:] = (cust[1:] != cust[:-1]) | (step[1:] != step[:-1])
-        cust, step = cust[keep], step[keep]
-        bounds = np.flatnonzero(np.diff(cust)) + 1
-        for path in np.split(step, bounds):
-            if path.size and path[-1] == action:
-                key = tuple(int(s) for s in path)
-                counts[key] = counts.get(key, 0) + 1
+        first = stage_members(chunk, stage_set, plan).first
+        acted = first[:, action] != NEVER
+        first = first[acted]
+        # Stages after the action in time, or never observed, are left out of the path; the
+        # action goes last even when another stage shares its moment.
+        shown = first <= first[:, [action]]
+        shown[:, action] = False
+        when = np.where(shown, first, NEVER)
+        order = np.argsort(when, axis=1, kind="stable")
+        length = shown.sum(axis=1)
+        # Encode each path as digits of base stages + 1 (0 = no more stages), then count.
+        digits = np.where(np.arange(stages)[None, :] < length[:, None], order + 1, 0)
+        digits = np.concatenate([digits, np.zeros((len(digits), 1), dtype=np.int64)], axis=1)
+        digits[np.arange(len(digits)), length] = action + 1
+        codes, n = np.unique(digits, axis=0, return_counts=True)
+        for code, count in zip(codes.tolist(), n.tolist(), strict=True):
+            key = tuple(d - 1 for d in code if d)
+            counts[key] = counts.get(key, 0) + count
     return counts

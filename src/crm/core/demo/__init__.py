@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from attrs import frozen
 
+from crm.core.demo.attributes import EXTRA_COLUMNS, extra_columns, write_campaigns
 from crm.core.demo.deals import DEAL_STAGES
-from crm.core.demo.events import Events, draw_events, to_seconds
+from crm.core.demo.events import Events, campaigns_in, draw_events, to_seconds
 from crm.core.demo.people import People, draw_people
 from crm.core.demo.process import (
     CHANNELS,
@@ -55,7 +56,7 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 INTERACTION_COLUMNS = (
     "interaction_id", "customer_id", "kind", "occurred_at", "amount", "channel", "campaign",
-    "stage", "order_id",
+    "stage", "order_id", *EXTRA_COLUMNS,
 )  # fmt: skip
 CUSTOMERS_FILE = "customers.csv"
 INTERACTIONS_FILE = "interactions.csv"
@@ -72,6 +73,9 @@ class SampleData:
     interactions_csv: Path
     customers: int
     interactions: int
+    #: campaigns.csv (id, name, channel, start, end, cost, budget) and its number of rows.
+    campaigns_csv: Path | None = None
+    campaigns: int = 0
 
 
 def window_start(end: date, years: int) -> date:
@@ -113,9 +117,16 @@ def write_sample_data(
     _write_csv(customers_csv, CUSTOMER_COLUMNS, _customer_chunks(customer_ids, people, created))
     interactions_csv = directory / INTERACTIONS_FILE
     total = int(events.second.size)
-    chunks = _interaction_chunks(customer_ids, events, formatter)
+    extras = extra_columns(seed, events, customers)
+    chunks = _interaction_chunks(customer_ids, events, formatter, extras)
     _write_plain(interactions_csv, INTERACTION_COLUMNS, chunks)
-    return SampleData(customers_csv, interactions_csv, customers, total)
+    channel_names = {code: name for code, name in enumerate(CHANNELS)}
+    campaigns_csv, campaigns = write_campaigns(
+        directory,
+        [(name, day, channel_names[code]) for name, day, code in campaigns_in(start, end)],
+        end,
+    )
+    return SampleData(customers_csv, interactions_csv, customers, total, campaigns_csv, campaigns)
 
 
 class _TimeFormatter:
@@ -170,7 +181,10 @@ def _customer_chunks(
 
 
 def _interaction_chunks(
-    customer_ids: NDArray[Any], events: Events, formatter: _TimeFormatter
+    customer_ids: NDArray[Any],
+    events: Events,
+    formatter: _TimeFormatter,
+    extras: dict[str, NDArray[Any]],
 ) -> Iterator[list[list[str]]]:
     kinds, channels = _labels(KNOWN_KINDS), _labels(CHANNELS)
     campaigns, stages = _labels(events.campaigns), _labels((*STAGES, *DEAL_STAGES))
@@ -190,6 +204,7 @@ def _interaction_chunks(
             campaigns[events.campaign[part]].tolist(),
             stages[events.stage[part]].tolist(),
             _order_ids(events.order[part], events.kind[part], order_width),
+            *(extras[name][part].tolist() for name in EXTRA_COLUMNS),
         ]
 
 
