@@ -26,6 +26,7 @@ import numpy as np
 from crm import ConfigError, Table
 from crm_aidas.campaign_roi import campaign_rows, campaign_table, read_campaign_events
 from crm_aidas.four_c import four_c_rows, four_c_table
+from crm_aidas.holdout import holdout_rows, holdout_table
 from crm_aidas.journey import (
     DAY,
     Journeys,
@@ -134,6 +135,23 @@ def campaign_results(
         rows = campaign_rows(connection, project.tables, day, window_days=window, model=model)
     title = f"Campaigns as of {day}: {model}-touch attribution, {window:g}-day window"
     return campaign_table(rows, title)
+
+
+def campaign_holdout(
+    project: Project,
+    *,
+    as_of: date | None = None,
+    by: str = "rfm",
+    window_days: float | None = None,
+) -> Table:
+    """Touched against comparable untouched customers, per campaign (see `crm_aidas.holdout`)."""
+    options = aidas_options(project)
+    window = window_days if window_days is not None else options.attribution_days
+    with _snapshot(project, as_of) as (_, day):
+        pass
+    rows = holdout_rows(project, day, window, by)
+    title = f"Campaign holdout as of {day}: touched vs untouched in the same {by} segment"
+    return holdout_table(rows, title)
 
 
 def four_c(project: Project, *, by: str = "rfm", as_of: date | None = None) -> Table:

@@ -115,7 +115,7 @@ def four_c(ctx: click.Context, by: str, as_of: date | None, fmt: str, output: Pa
     emit(api.four_c(get_app(ctx).project, by=by, as_of=as_of), fmt, output)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @AS_OF
 @click.option(
     "--attribution",
@@ -139,13 +139,46 @@ def campaigns(
 ) -> None:
     """Campaign results: reach, responses, attributed conversions and revenue, cost, ROI.
 
-    Columns: campaign, name, channel, start, reach, responses, response_rate, conversions,
-    revenue, cost, roi, cost_per_conversion, note. Attribution is not causation: see
+    Columns: campaign, channel, start, reach, responses, response_rate, conversions, revenue,
+    cost, roi, cost_per_conversion, note. Attribution is not causation: see
     `crm campaigns holdout` for uplift against comparable untouched customers.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from crm_aidas import api
 
     table = api.campaign_results(
         get_app(ctx).project, as_of=as_of, attribution=attribution, window_days=window_days
     )
+    emit(table, fmt, output)
+
+
+@campaigns.command()
+@AS_OF
+@click.option(
+    "--by",
+    default="rfm",
+    show_default=True,
+    metavar="SEGMENTATION",
+    help="Compare within the segments of this segmentation as of each campaign's start.",
+)
+@click.option("--window-days", type=float, help="Days after the campaign's end that count.")
+@output_options
+@click.pass_context
+def holdout(
+    ctx: click.Context,
+    as_of: date | None,
+    by: str,
+    window_days: float | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Conversion of touched customers against untouched ones in the same segment.
+
+    Columns: campaign, segmentation, touched, touched_rate, control, control_rate (standardised
+    to the touched customers' segments), uplift, incremental, note.
+    """
+    from crm_aidas import api
+
+    table = api.campaign_holdout(get_app(ctx).project, as_of=as_of, by=by, window_days=window_days)
     emit(table, fmt, output)
