@@ -168,7 +168,10 @@ def test_a_rule_segmentation_reads_customer_attributes_by_name(
 
     path = write(tmp_path, "c.csv", "customer_id,tier\nC1,gold\nC2,silver\nC3,\n")
     import_customers(engine, path, ImportOptions(keep_extra=True))
-    rules = {"rules": [{"segment": "Gold", "when": "attributes.tier == 'gold'"}], "default": "Other"}
+    rules = {
+        "rules": [{"segment": "Gold", "when": "attributes.tier == 'gold'"}],
+        "default": "Other",
+    }
     config = parse_config({"plugins": {"enabled": []}, "segmentations": {"tier": rules}})
     result = Project(config, engine=engine).segment(as_of=date(2025, 1, 1), store=False)
     outcome = next(o for o in result.outcomes if o.name == "tier")

@@ -45,7 +45,7 @@ SCORER = ScorerSpec(
         Metric("stage", "score", "furthest stage reached, 1 = the first stage (missing: none)"),
         Metric("current_stage", "score", "current stage: the furthest, or the one before it "
                "while something counts against it (an open complaint)"),
-        Metric("days_to_action", "days", "days from the first tracked touch to the first action"),
+        Metric("days_to_action", "days", "days from the first tracked touch to the first recorded action"),
         Metric("touches_to_action", "count", "tracked touchpoints before the first action"),
         Metric("days_in_stage", "days", "days since the customer entered the current stage"),
     ),

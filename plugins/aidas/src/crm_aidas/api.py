@@ -171,7 +171,7 @@ def four_c(project: Project, *, by: str = "rfm", as_of: date | None = None) -> T
         found = compute_journeys(connection, project.tables, stage_set, as_of=day, attributed=False)
 
         def journey_days() -> tuple[Any, Any, Any]:
-            acted = found.furthest >= action
+            acted = found.observed[:, action]
             days = np.full(len(found), np.nan)
             days[acted] = (found.entry[acted, action] - found.entry[acted, 0]) / DAY
             return found.customer_id, found.touches_to_action.astype(float), days

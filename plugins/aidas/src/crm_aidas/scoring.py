@@ -70,7 +70,8 @@ class JourneyScorer:
         now = part.current >= 0
         out["current_stage"][rows[now]] = part.current[now] + 1
         action = action_index(stage_set)
-        acted = part.furthest >= action
+        # Only a recorded action has a time to it (feedback alone implies one, at no time).
+        acted = part.observed[:, action]
         days = (part.entry[acted, action] - part.entry[acted, 0]) / DAY
         out["days_to_action"][rows[acted]] = days
         out["touches_to_action"][rows[acted]] = part.touches_to_action[acted]
