@@ -230,7 +230,11 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     rfm = [r for r in rows if r["segmentation"] == "rfm"]
     assert [r["segment"] for r in rfm][:2] == ["Champions", "Loyal Customers"]
-    assert {r["segmentation"] for r in rows} == {"rfm", "region", "value"}
+    # The demo enables every bundled plugin installed; aidas and funnel add a stage column each.
+    from crm.core.plugins import installed_plugins
+
+    staged = {"aidas", "funnel"} & set(installed_plugins())
+    assert {r["segmentation"] for r in rows} == {"rfm", "region", "value"} | staged
     assert (target / "crm.toml").exists() and (target / "crm.db").exists()
     # Every customer once, "(none)" included, except those who refused profiling.
     with sqlite3.connect(target / "crm.db") as db:
@@ -240,7 +244,7 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     assert refused > 0
     assert sum(r["customers"] for r in rfm) == 300 - refused
     config = load_config(target / "crm.toml")
-    assert config.plugins.enabled == ("rfm",)
+    assert config.plugins.enabled == tuple(sorted({"rfm"} | staged))
     again = CliRunner().invoke(cli, ["demo", str(target)], obj=App(config_path=tmp_path / "x.toml"))
     assert again.exit_code == 1
     assert "already exists; use --force" in again.stderr

@@ -20,14 +20,15 @@ import tomllib
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
 from attrs import field, frozen
 from cattrs.errors import AttributeValidationNote
 
-from crm import EventRule
+if TYPE_CHECKING:
+    from crm import EventRule
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 ATTRIBUTION_MODELS = ("last", "first", "linear")
@@ -64,6 +65,8 @@ class StageOptions:
         """The stage's own rule, or None for a stage reached only by `repeat`."""
         if not self.kinds and not self.stages:
             return None
+        from crm import EventRule  # here: importing the plugin must not import numpy
+
         return EventRule(
             kinds=self.kinds, stages=self.stages, channels=self.channels, campaigns=self.campaigns
         )
