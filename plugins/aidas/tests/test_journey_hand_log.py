@@ -140,3 +140,27 @@ def test_paths_to_action_follow_the_order_of_first_reach(
         ("attention", "interest"): 1, ("interest", "desire"): 1, ("desire", "action"): 1,
         ("attention", "action"): 1,
     }  # fmt: skip
+
+
+def test_the_aggregate_path_gives_the_journeys_of_the_event_path(
+    engine: Engine, logs: types.SimpleNamespace
+) -> None:
+    from crm_aidas.journey import compute_journeys
+    from crm_aidas.journey_sql import aggregatable, aggregate_journeys
+    from crm_aidas.options import shipped_sets
+
+    # A resolved complaint after feedback (E), an open one (D): the `against` rule of AISAS.
+    logs.write_log(engine, [*LOG, {"customer": "B", "kind": "complaint", "day": 6}])
+    project = logs.project(engine)
+    with project.read_only() as connection:
+        for name in ("aida", "aisas", "aidma"):
+            stage_set = shipped_sets()[name]
+            assert aggregatable(stage_set)
+            a = aggregate_journeys(connection, project.tables, stage_set, as_of=AS_OF)
+            b = compute_journeys(connection, project.tables, stage_set, as_of=AS_OF)
+            assert a.customer_id.tolist() == b.customer_id.tolist(), name
+            for column in ("observed", "entry", "furthest", "current"):
+                assert getattr(a, column).tolist() == getattr(b, column).tolist(), (name, column)
+            if name == "aisas":
+                # share (feedback) with an open complaint after it: D is back at action
+                assert (a.furthest.tolist()[3], a.current.tolist()[3]) == (4, 3)

@@ -35,6 +35,7 @@ from crm_aidas.journey import (
     journey_sequences,
     path_counts,
 )
+from crm_aidas.journey_sql import aggregatable, aggregate_journeys
 from crm_aidas.options import AidasOptions, StageSet
 from crm_aidas.stage_table import breakdown_table, stage_table
 
@@ -64,12 +65,23 @@ def _snapshot(project: Project, as_of: date | None) -> Iterator[tuple[Connection
 
 
 def journeys(
-    project: Project, *, stages: str | None = None, as_of: date | None = None
+    project: Project,
+    *,
+    stages: str | None = None,
+    as_of: date | None = None,
+    attributed: bool = True,
 ) -> tuple[str, StageSet, Journeys, date]:
-    """Every customer's journey through stage set `stages` (default: `[aidas] stages`)."""
+    """Every customer's journey through stage set `stages` (default: `[aidas] stages`);
+    `attributed=False` skips the first- and last-touch channel and campaign and the touches to
+    action, and for a set without `repeat` stages reads one aggregate row per customer."""
     name, stage_set = aidas_options(project).stage_set(stages)
     with _snapshot(project, as_of) as (connection, day):
-        found = compute_journeys(connection, project.tables, stage_set, as_of=day)
+        if not attributed and aggregatable(stage_set):
+            found = aggregate_journeys(connection, project.tables, stage_set, as_of=day)
+        else:
+            found = compute_journeys(
+                connection, project.tables, stage_set, as_of=day, attributed=attributed
+            )
     return name, stage_set, found, day
 
 
@@ -84,7 +96,9 @@ def journey_stages(
     """The stage table, or with `by` (channel, campaign) one per first- or last-touch value."""
     if by is not None and by not in BREAKDOWNS:
         raise ConfigError(f"--by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
-    name, stage_set, found, day = journeys(project, stages=stages, as_of=as_of)
+    name, stage_set, found, day = journeys(
+        project, stages=stages, as_of=as_of, attributed=by is not None
+    )
     title = f"Journey {name} as of {day}"
     if by is None:
         return stage_table(found, stage_set.names, title)
@@ -98,7 +112,8 @@ def journey_paths(
     name, stage_set = aidas_options(project).stage_set(stages)
     with _snapshot(project, as_of) as (connection, day):
         plan, sequences = journey_sequences(stage_set, as_of=day, attributed=False)
-        counts = path_counts(sequences.chunks(connection, project.tables), stage_set, plan)
+        chunks = sequences.chunks(connection, project.tables)
+        counts = path_counts(chunks, stage_set, plan, sequences)
     names = stage_set.names
     total = sum(counts.values())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

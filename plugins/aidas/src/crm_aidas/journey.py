@@ -1,6 +1,6 @@
 """Each customer's journey through a stage set: one vectorised pass over each chunk of events.
 
-Events come from `crm.EventSequences` with `match="all"`: bit r of an event's code says it
+Events come from `crm.EventSequences`; `bit_codes` gives each a bitmask: bit r says it
 matches rule r. Rules are, in order: each stage's own rule (stages reached only by `repeat` have
 none), then per stage with `against` one rule for those kinds and one for its `resolved_by`.
 
@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 from attrs import frozen
 
@@ -158,13 +159,44 @@ class Journeys:
 _PROPS = ("channel", "campaign")
 
 
+def _values_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    if any(v.endswith("*") for v in (*a, *b)):
+        return bool(a and b)  # a prefix may match anything of the other: assume overlap
+    return bool(set(a) & set(b))
+
+
+def disjoint(rules: tuple[EventRule, ...]) -> bool:
+    """Whether no interaction can match two of the rules (judged on kinds and stages alone,
+    so channel and campaign filters only make it more cautious)."""
+    for n, a in enumerate(rules):
+        for b in rules[n + 1 :]:
+            if not (a.kinds or a.stages) or not (b.kinds or b.stages):
+                return False  # a rule without kinds or stages matches every kind
+            if _values_overlap(a.kinds, b.kinds) or _values_overlap(a.stages, b.stages):
+                return False
+            if (a.stages and "stage_change" in b.kinds) or (b.stages and "stage_change" in a.kinds):
+                return False
+    return True
+
+
 def journey_sequences(
     stage_set: StageSet, *, as_of: date, start: date | None = None, attributed: bool = True
 ) -> tuple[RulePlan, EventSequences]:
+    """The reader of the set's events. When no interaction can match two rules, codes are rule
+    indexes (`match="first"`: one CASE in SQL instead of a sum of CASEs for a bitmask) and
+    `bit_codes` turns them into the same bitmasks."""
     plan = RulePlan.of(stage_set)
     extras: Any = _PROPS if attributed else ()
-    sequences = EventSequences(rules=plan.rules, start=start, end=as_of, extras=extras, match="all")
+    match: Any = "first" if disjoint(plan.rules) else "all"
+    sequences = EventSequences(rules=plan.rules, start=start, end=as_of, extras=extras, match=match)
     return plan, sequences
+
+
+def bit_codes(chunk: EventChunk, sequences: EventSequences) -> NDArray[np.int64]:
+    """The chunk's codes as rule bitmasks, whichever way they were read."""
+    if sequences.match == "all":
+        return chunk.code
+    return np.left_shift(np.int64(1), chunk.code)
 
 
 def compute_journeys(
@@ -179,15 +211,9 @@ def compute_journeys(
     """Every customer's journey before `as_of` (events from `start` on, when given)."""
     plan, sequences = journey_sequences(stage_set, as_of=as_of, start=start, attributed=attributed)
     parts = [
-        journeys_of_chunk(chunk, stage_set, plan) for chunk in sequences.chunks(connection, tables)
+        journeys_of_chunk(chunk, stage_set, plan, bit_codes(chunk, sequences))
+        for chunk in sequences.chunks(connection, tables)
     ]
-    return Journeys.concatenate(parts, len(stage_set.stages))
-
-
-def chunks_to_journeys(
-    chunks: Iterator[EventChunk], stage_set: StageSet, plan: RulePlan
-) -> Journeys:
-    parts = [journeys_of_chunk(chunk, stage_set, plan) for chunk in chunks]
     return Journeys.concatenate(parts, len(stage_set.stages))
 
 
@@ -223,13 +249,15 @@ class Members:
     customers: int
 
 
-def stage_members(chunk: EventChunk, stage_set: StageSet, plan: RulePlan) -> Members:
+def stage_members(
+    chunk: EventChunk, stage_set: StageSet, plan: RulePlan, code: NDArray[np.int64]
+) -> Members:
+    """`code`: the chunk's rule bitmasks (`bit_codes`)."""
     starts = chunk.customer_starts()
     n, m, stages = int(starts.size), len(chunk), len(stage_set.stages)
     sizes = np.diff(np.append(starts, m))
     who = np.repeat(np.arange(n, dtype=np.intp), sizes)
     t = chunk.time.astype(np.int64)
-    code = chunk.code
     first = np.full((n, stages), NEVER, dtype=np.int64)
     last = np.full((n, stages), NOT_YET, dtype=np.int64)
     member = np.zeros((m, stages), dtype=bool)
@@ -265,18 +293,47 @@ def stage_members(chunk: EventChunk, stage_set: StageSet, plan: RulePlan) -> Mem
     return Members(member, first, last, who, t, n)
 
 
-def journeys_of_chunk(chunk: EventChunk, stage_set: StageSet, plan: RulePlan) -> Journeys:
-    found = stage_members(chunk, stage_set, plan)
-    member, first, last, who, t, n = (
-        found.member, found.first, found.last, found.who, found.time, found.customers,
-    )  # fmt: skip
-    stages, code = len(stage_set.stages), chunk.code
+Blockers = dict[int, tuple["NDArray[np.int64]", "NDArray[np.int64]"]]
+
+
+def finish_journeys(
+    customer_id: NDArray[np.int64],
+    found: Members,
+    plan: RulePlan,
+    blockers: Blockers,
+    stage_set: StageSet,
+) -> Journeys:
+    """Furthest, entry and current stage from the first and last times of each stage, and per
+    stage with `against` kinds the last such event and the last `resolved_by` event. Touches are
+    left unknown (-1, None) for the caller that has the events."""
+    first, last, n = found.first, found.last, found.customers
+    stages = len(stage_set.stages)
     observed = first != NEVER
     any_stage = observed.any(axis=1)
     furthest = np.where(any_stage, stages - 1 - np.argmax(observed[:, ::-1], axis=1), -1)
     entry = np.minimum.accumulate(first[:, ::-1], axis=1)[:, ::-1]
     entry = np.where(np.arange(stages)[None, :] <= furthest[:, None], entry, NEVER)
     current = furthest.copy()
+    for k, (blocker, cleared) in blockers.items():
+        blocked = (furthest == k) & (blocker > np.maximum(cleared, last[:, k]))
+        current[blocked] = k - 1
+    return Journeys(
+        customer_id=customer_id,
+        observed=observed,
+        entry=entry,
+        furthest=furthest.astype(np.int64),
+        current=current.astype(np.int64),
+        touches_to_action=np.full(n, -1, dtype=np.int64),
+        touch={(t, p): np.full(n, None, dtype=object) for t in TOUCHES for p in _PROPS},
+    )
+
+
+def journeys_of_chunk(
+    chunk: EventChunk, stage_set: StageSet, plan: RulePlan, code: NDArray[np.int64]
+) -> Journeys:
+    found = stage_members(chunk, stage_set, plan, code)
+    who, t, n = found.who, found.time, found.customers
+    blockers: Blockers = {}
     for k, bits in enumerate(plan.service):
         if bits is None:
             continue
@@ -287,18 +344,10 @@ def journeys_of_chunk(chunk: EventChunk, stage_set: StageSet, plan: RulePlan) ->
             if resolved
             else np.full(n, NOT_YET, dtype=np.int64)
         )
-        blocked = (furthest == k) & (blocker > np.maximum(cleared, last[:, k]))
-        current[blocked] = k - 1
-    touches, touch = _touches(chunk, member, who, n, action_index(stage_set))
-    return Journeys(
-        customer_id=chunk.customers(),
-        observed=observed,
-        entry=entry,
-        furthest=furthest.astype(np.int64),
-        current=current.astype(np.int64),
-        touches_to_action=touches,
-        touch=touch,
-    )
+        blockers[k] = (blocker, cleared)
+    journeys = finish_journeys(chunk.customers(), found, plan, blockers, stage_set)
+    touches, touch = _touches(chunk, found.member, who, n, action_index(stage_set))
+    return attrs.evolve(journeys, touches_to_action=touches, touch=touch)
 
 
 def _touches(
@@ -339,7 +388,7 @@ def _touches(
 
 
 def path_counts(
-    chunks: Iterator[EventChunk], stage_set: StageSet, plan: RulePlan
+    chunks: Iterator[EventChunk], stage_set: StageSet, plan: RulePlan, sequences: EventSequences
 ) -> dict[tuple[int, ...], int]:
     """How many customers took each path to their first action: the stages they were observed
     in up to it, in the order they first reached them (so a skipped stage is missing)."""
@@ -347,7 +396,7 @@ def path_counts(
     stages = len(stage_set.stages)
     counts: dict[tuple[int, ...], int] = {}
     for chunk in chunks:
-        first = stage_members(chunk, stage_set, plan).first
+        first = stage_members(chunk, stage_set, plan, bit_codes(chunk, sequences)).first
         acted = first[:, action] != NEVER
         first = first[acted]
         # Stages after the action in time, or never observed, are left out of the path; the
