@@ -183,7 +183,9 @@ def main() -> None:
         results.append(bench("PostgreSQL", pg, "postgresql", args.work, args.runs, pg_sql))
         with psycopg.connect(PG_URL, autocommit=True) as con:
             con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    print(json.dumps({"rows": args.rows, "customers": args.customers, "results": results}, indent=1))
+    print(
+        json.dumps({"rows": args.rows, "customers": args.customers, "results": results}, indent=1)
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (Python 3.11+) and install crm, the bundled plugins and the test tools into it.
-# Safe to re-run: pip skips what is already installed.
+# crm comes with its postgresql extra (the psycopg driver), so pointing [database] url at a
+# PostgreSQL server works out of the box. Safe to re-run: pip skips what is already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,4 +12,4 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 plugins=()
 for p in plugins/*/pyproject.toml; do plugins+=("-e" "./$(dirname "$p")"); done
-.venv/bin/python -m pip install --quiet -e . "${plugins[@]}" ${CRM_EXTRA_INSTALL:-}
+.venv/bin/python -m pip install --quiet -e ".[postgresql]" "${plugins[@]}" ${CRM_EXTRA_INSTALL:-}

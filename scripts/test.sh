@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CRM_EXTRA_INSTALL="--group test" scripts/bootstrap.sh
 scripts/ensure-postgresql.sh
+scripts/ensure-chromium.sh
 exec .venv/bin/python -m pytest "$@"

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import pytest
 from attrs import frozen
+from hypothesis import settings
 from sqlalchemy import Engine
 
 from crm import Metric, ScorerSpec, Segment, SegmentationSpec, hookimpl
 from crm.testing import engine  # noqa: F401  (the SQLite + PostgreSQL fixture)
+
+# Property tests: a few seconds of examples each by default and in CI; CRM_HYPOTHESIS_PROFILE=long
+# for a thorough local run. No deadline: a slow example on a busy 2-core machine is not a bug.
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("long", max_examples=3000, deadline=None)
+settings.load_profile(os.environ.get("CRM_HYPOTHESIS_PROFILE", "ci"))
 
 
 def insert_customers_and_purchases(
@@ -86,10 +94,25 @@ class BigSpenders:
     inputs = ("spend.total",)
 
     def assign(self, columns: Any) -> np.ndarray:
-        return np.where(columns["spend.total"] >= 10_000, 0, 1)
+        # Segmentations read money in currency units (the scorer returns cents).
+        return np.where(columns["spend.total"] >= 100, 0, 1)
 
 
 class BigSpendersPlugin:
     @hookimpl
     def register_segmentations(self, register: Any) -> None:
         register(SegmentationSpec(name="size", factory=lambda _options: BigSpenders()))
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`crm demo DIR --customers 400`, made once per test session: a project with the bundled
+    plugins, generated sample data imported and run 1 stored. Tests must not change it."""
+    from click.testing import CliRunner
+
+    from crm.cli import cli
+
+    directory = tmp_path_factory.mktemp("demo")
+    made = CliRunner().invoke(cli, ["demo", str(directory), "--customers", "400", "-f", "csv"])
+    assert made.exit_code == 0, made.output
+    return directory

@@ -171,10 +171,28 @@ def test_report_lists_the_registered_reports(project_dir: Path) -> None:
 
 
 def test_report_segments_matches_the_segment_summary(project_dir: Path) -> None:
+    # Every group here is smaller than the default min_group_size of 5: show them all.
+    (project_dir / "crm.toml").write_text(
+        "[plugins]\nenabled = []\n[reports]\nmin_group_size = 1\n"
+    )
     report = invoke(project_dir, "report", "segments", "-f", "json")
     segment = invoke(project_dir, "segment", "--no-store", "-f", "json")
     assert report.exit_code == 0, report.output
     assert json.loads(report.stdout) == json.loads(segment.stdout)
+
+
+def test_report_segments_hides_groups_below_min_group_size(project_dir: Path) -> None:
+    # size: Big has 1 customer, Small 2; with min_group_size 2 only Big is hidden
+    (project_dir / "crm.toml").write_text(
+        "[plugins]\nenabled = []\n[reports]\nmin_group_size = 2\n"
+    )
+    report = invoke(project_dir, "report", "segments", "-f", "json")
+    assert report.exit_code == 0, report.output
+    rows = {r["segment"]: r for r in json.loads(report.stdout)}
+    assert rows["Big"]["customers"] == "<2"
+    assert rows["Big"]["revenue"] == "<2"
+    assert rows["Big"]["description"] == "spent 100 or more"
+    assert (rows["Small"]["customers"], rows["Small"]["revenue"]) == (2, 150.49)
 
 
 def test_unknown_report_suggests_the_close_name(project_dir: Path) -> None:

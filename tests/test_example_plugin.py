@@ -143,7 +143,7 @@ def test_crm_plugins_lists_the_example_as_third_party_with_version_and_hooks(
     assert churn["origin"] == "third-party"
     assert churn["version"] == "0.1.0"
     assert churn["enabled"] is False
-    assert churn["hooks"] == ["register_scorers", "register_segmentations"]
+    assert churn["hooks"] == ["register_reports", "register_scorers", "register_segmentations"]
     assert churn["error"] == ""
     assert plugins["rfm"]["origin"] == "built-in"
     assert plugins["rfm"]["enabled"] is True

@@ -6,6 +6,7 @@ tests/test_docs.py checks that every hook in crm.core.hooks is named in this fil
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ import numpy as np
 import pytest
 from attrs import frozen
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from crm import (
+    ReportContext,
     ReportSpec,
     StageModelSpec,
     Table,
@@ -25,6 +28,7 @@ from crm.cli import cli
 from crm.cli.app import App
 from crm.core.config import parse_config
 from crm.core.project import Project
+from crm.core.report_model import Section
 from tests.conftest import BigSpendersPlugin, SpendPlugin
 
 
@@ -88,22 +92,48 @@ def test_hook_register_stage_models(tmp_path: Path, seed: Any) -> None:
 
 
 @frozen
+class Limit:
+    minimum: int = 0
+
+
+@frozen
 class CountReport:
-    def build(self, result: Any) -> Table:
-        return Table(columns=("customers",), rows=((len(result.facts),),))
+    options: Limit
+
+    def build(self, context: ReportContext) -> Section:
+        # the context's read-only connection and tables: an aggregate of the report's own
+        purchases = context.connection.scalar(
+            select(func.count()).select_from(context.tables.interaction)
+        )
+        return Section(
+            title="Counts",
+            blocks=(
+                Table(
+                    columns=("customers", "purchases", "as_of", "minimum"),
+                    rows=(
+                        (len(context.run.facts), purchases, context.as_of, self.options.minimum),
+                    ),
+                ),
+            ),
+        )
 
 
 class ReportPlugin:
     @hookimpl
     def register_reports(self, register: Callable[[ReportSpec], None]) -> None:
-        register(ReportSpec(name="count", factory=lambda _o: CountReport()))
+        register(ReportSpec(name="count", factory=CountReport, options=Limit))
 
 
 def test_hook_register_reports(tmp_path: Path, seed: Any) -> None:
-    project = project_with(tmp_path, ("reports", ReportPlugin()))
+    project = project_with(tmp_path, ("counts", ReportPlugin()), counts={"minimum": 3})
     seed(project.engine, PURCHASES)
-    report = project.registry.reports["count"].spec.factory(None)
-    assert report.build(project.segment(store=False)).rows == ((2,),)
+    document = project.report(["count"], as_of=date(2024, 3, 3))
+    (section,) = document.sections
+    assert (section.report, section.plugin) == ("count", "counts")
+    # as of 2024-03-03, b's purchase of that day is ignored by the run, not by the report's SQL
+    assert section.tables[0].rows == ((2, 3, date(2024, 3, 3), 3),)
+    assert document.header.as_of == "2024-03-03"
+    assert document.header.run_id is None
 
 
 class CommandPlugin:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from crm.core.components import (
     Metric,
     NoOptions,
+    ReportContext,
     ReportSpec,
     ScorerSpec,
     ScoringContext,
@@ -20,6 +21,7 @@ from crm.core.components import (
 )
 from crm.core.errors import ConfigError, CrmError, PluginError
 from crm.core.hooks import hookimpl
+from crm.core.report_model import Document, Figure, Section, Series, Text
 from crm.core.segment import Segment
 
 if TYPE_CHECKING:  # the lazy names below, typed for mypy and editors
@@ -81,10 +83,12 @@ __all__ = [
     "CrmConfig",
     "CrmError",
     "Customer",
+    "Document",
     "EventChunk",
     "EventRule",
     "EventSequences",
     "Facts",
+    "Figure",
     "ImportOptions",
     "Interaction",
     "Metric",
@@ -93,20 +97,24 @@ __all__ = [
     "Project",
     "Registry",
     "Report",
+    "ReportContext",
     "ReportSpec",
     "RuleSegmenter",
     "Scorer",
     "ScorerSpec",
     "ScoringContext",
+    "Section",
     "Segment",
     "SegmentMap",
     "SegmentationResult",
     "SegmentationSpec",
     "Segmenter",
+    "Series",
     "StageModel",
     "StageModelSpec",
     "Table",
     "Tables",
+    "Text",
     "__version__",
     "hookimpl",
     "load_config",

@@ -116,3 +116,26 @@ def test_bad_options_are_configuration_errors(
     with pytest.raises(ConfigError) as raised:
         project(tmp_path, **churn).plan()
     assert message in str(raised.value)
+
+
+def test_the_report_bins_customers_by_lateness(tmp_path: Path) -> None:
+    # A is 3.0x late (2-4x), B 0.25x (on time); C and D are not scored. min_group_size 1 shows
+    # every group; with the default of 5 both would be hidden.
+    data = {
+        "database": {"url": f"sqlite:///{tmp_path / 'crm.db'}"},
+        "reports": {"min_group_size": 1},
+    }
+    built = Project(parse_config(data), extra_plugins=(("churn", crm_churn_risk),))
+    (tmp_path / "purchases.csv").write_text(PURCHASES, encoding="utf-8")
+    built.import_interactions(tmp_path / "purchases.csv", ImportOptions())
+    try:
+        (section,) = built.report(["churn"], as_of=AS_OF).sections
+    finally:
+        built.close()
+    assert section.tables[0].rows == (
+        ("on time", 1),
+        ("1-2x late", 0),
+        ("2-4x late", 1),
+        ("4x or more", 0),
+    )
+    assert section.figures[0].series[0].values == (1.0, 0.0, 1.0, 0.0)

@@ -25,7 +25,7 @@ def test_hook_implementations_match_the_crm_hook_specs() -> None:
     pm.register(crm_rfm, "rfm")
     pm.check_pending()  # a misspelled hook or argument would fail here
     implemented = {caller.name for caller in pm.get_hookcallers(crm_rfm) or ()}
-    assert implemented == {"register_scorers", "register_segmentations"}
+    assert implemented == {"register_scorers", "register_segmentations", "register_reports"}
 
 
 def test_hooks_register_the_rfm_scorer_and_segmentation_with_one_options_class() -> None:

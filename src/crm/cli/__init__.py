@@ -24,7 +24,7 @@ from crm.cli.report_command import report
 from crm.cli.runs_command import runs
 from crm.cli.segment_command import segment
 from crm.core.audit_label import command_label
-from crm.core.errors import CrmError
+from crm.core.errors import ConfigFileMissing, CrmError
 
 
 def _command_path() -> str:
@@ -41,12 +41,33 @@ class PluginGroup(click.Group):
         return ctx.obj
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, *self._app(ctx).plugin_commands()})
+        app = self._app(ctx)
+        try:
+            plugin_commands = app.plugin_commands(self.commands)
+        except ConfigFileMissing:
+            plugin_commands = {}  # `crm --help` outside a project: the core commands
+        except CrmError as exc:
+            if app.debug:
+                raise
+            # --help must work whatever crm.toml holds: the core commands, and why no others.
+            first, *more = str(exc).splitlines() or [""]
+            tail = f" (and {len(more)} more: run crm config check)" if more else ""
+            click.echo(f"crm: plugin commands are not listed: {first}{tail}", err=True)
+            plugin_commands = {}
+        return sorted({*self.commands, *plugin_commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        return self._app(ctx).plugin_commands().get(cmd_name)
+        app = self._app(ctx)
+        try:
+            return app.plugin_commands(self.commands).get(cmd_name)
+        except ConfigFileMissing:
+            return None  # click says "No such command"
+        except CrmError as exc:
+            if app.debug:
+                raise
+            raise CrmCommandError(exc) from exc
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

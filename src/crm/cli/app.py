@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import click
@@ -44,16 +45,11 @@ class App:
             self._project = None
             self._plugin_commands = None
 
-    def plugin_commands(self) -> dict[str, click.Command]:
-        """Commands the enabled plugins add; none when the config cannot be loaded yet."""
+    def plugin_commands(self, reserved: Collection[str] = ()) -> dict[str, click.Command]:
+        """Commands the enabled plugins add; a CrmError when the config or a plugin is broken,
+        or when a plugin's command clashes with another's or with a core command (`reserved`)."""
         if self._plugin_commands is None:
-            scratch = click.Group()
-            try:
-                self.project.hooks.register_commands(scratch)
-            except CrmError:
-                if self.debug:
-                    raise
-            self._plugin_commands = dict(scratch.commands)
+            self._plugin_commands = self.project.hooks.plugin_commands(reserved)
         return self._plugin_commands
 
     def close(self) -> None:

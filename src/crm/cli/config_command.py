@@ -24,16 +24,23 @@ def check(ctx: click.Context) -> None:
     Exit code 0 when everything is valid, 2 for a configuration error, 3 for a plugin error: a
     cheap check for a deployment pipeline or before a cron job's first run.
     """
-    project = get_app(ctx).project
-    plan = project.plan()
-    source = project.config.path or "crm.toml"
-    click.echo(f"{source}: valid", err=True)
+    from crm.core.checks import check_config
+
+    app = get_app(ctx)
+    root = ctx.find_root().command
+    core_commands = set(root.commands) if isinstance(root, click.Group) else set()
+    checked = check_config(
+        app.config_path, extra_plugins=app.extra_plugins, reserved_commands=core_commands
+    )
+    for warning in checked.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{checked.source}: valid", err=True)
     lines = {
-        "plugins": ", ".join(project.enabled) or "none",
-        "scorers": ", ".join(s.name for s in plan.scorers) or "none",
-        "stage models": ", ".join(s.name for s in plan.stage_models) or "none",
-        "segmentations": ", ".join(s.name for s in plan.segmenters) or "none",
-        "database": project.database_url,
+        "plugins": ", ".join(checked.plugins) or "none",
+        "scorers": ", ".join(checked.scorers) or "none",
+        "stage models": ", ".join(checked.stage_models) or "none",
+        "segmentations": ", ".join(checked.segmentations) or "none",
+        "database": checked.database,
     }
     for name, value in lines.items():
         click.echo(f"  {name}: {value}", err=True)

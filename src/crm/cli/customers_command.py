@@ -20,7 +20,19 @@ def customers() -> None:
 def _profile_table(profile: dict[str, Any]) -> Table:
     rows: list[tuple[object, ...]] = [("customer", "customer_id", profile["customer_id"])]
     rows += [("attribute", k, v) for k, v in profile["attributes"].items()]
-    rows += [("segment", k, v) for k, v in profile["segments"].items()]
+    purchases = profile.get("purchases")
+    if purchases:
+        rows += [("purchases", k, v) for k, v in purchases.items()]
+    meanings: dict[str, dict[str, str]] = {
+        d["segmentation"]: d for d in profile.get("segment_details", ())
+    }
+    for segmentation, segment_name in profile["segments"].items():
+        rows.append(("segment", segmentation, segment_name))
+        detail = meanings.get(segmentation, {})
+        if detail.get("description"):
+            rows.append(("", "what it means", detail["description"]))
+        if detail.get("action"):
+            rows.append(("", "what to do", detail["action"]))
     rows += [("score", k, v) for k, v in profile["scores"].items()]
     for item in profile["last_interactions"]:
         when = item["occurred_at"]
@@ -45,10 +57,18 @@ def _profile_table(profile: dict[str, Any]) -> Table:
 def show(
     ctx: click.Context, customer_id: str, last: int, unmask: bool, fmt: str, output: Path | None
 ) -> None:
-    """Show CUSTOMER_ID: attributes, last interactions, current segments and scores.
+    """Show CUSTOMER_ID: attributes, purchase totals, current segments with what they mean and
+    what to do, the run they come from, scores and last interactions.
 
     Personal fields are masked by the [privacy] rules of crm.toml unless --unmask.
     """
     project = get_app(ctx).project
-    profile = project.customer_profile(customer_id, last=last, unmask=unmask).to_dict()
+    found = project.customer_profile(customer_id, last=last, unmask=unmask)
+    profile = {**found.to_dict(), **project.customer_summary(found)}
     emit_document(profile, fmt, output, lambda: _profile_table(profile))
+    if profile["stale"]:
+        click.echo(
+            f"note: {profile['stale']}; run `crm segment` to place the customer in current "
+            "segments",
+            err=True,
+        )

@@ -19,7 +19,8 @@ HEADER = """\
 
 
 def write_default_config(directory: Path, *, force: bool = False) -> Path:
-    """Write crm.toml enabling every installed bundled plugin; refuses to overwrite unless forced."""
+    """Write crm.toml enabling every installed built-in plugin (one whose distribution declares
+    the `crm.bundled` marker, see docs/plugins.md); refuses to overwrite unless forced."""
     from crm.core.plugins import installed_plugins
 
     path = directory / CONFIG_FILE_NAME

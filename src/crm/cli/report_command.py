@@ -1,4 +1,4 @@
-"""`crm report NAME`: run a registered report over a fresh segmentation (nothing is stored)."""
+"""`crm report [NAME ...]`: reports over a fresh run (not stored) or a stored one (`--run N`)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,77 @@ from pathlib import Path
 import click
 
 from crm.cli.app import get_app
-from crm.cli.output import emit, output_options
+from crm.cli.document_output import DOCUMENT_FORMATS, emit_report
+from crm.cli.output import emit
 from crm.cli.segment_command import parse_date
 from crm.core.components import Table
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("names", metavar="[NAME ...]", nargs=-1)
+@click.option(
+    "--run",
+    "run_id",
+    type=int,
+    metavar="N",
+    help="Report on stored run N (see `crm runs`) instead of a fresh run.",
+)
 @click.option(
     "--as-of",
     callback=parse_date,
     metavar="YYYY-MM-DD",
-    help="Analysis date. Default: the day after the last interaction.",
+    help="Analysis date of the fresh run. Default: the day after the last interaction.",
 )
-@output_options
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(DOCUMENT_FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; csv and json (tables only) are stable for scripts; html is one "
+    "self-contained file with charts.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--table",
+    "table",
+    metavar="REPORT.TABLE",
+    help="csv and json: only this table (e.g. segments.segments) of a report with several.",
+)
 @click.pass_context
 def report(
-    ctx: click.Context, name: str | None, as_of: date | None, fmt: str, output: Path | None
+    ctx: click.Context,
+    names: tuple[str, ...],
+    run_id: int | None,
+    as_of: date | None,
+    fmt: str,
+    output: Path | None,
+    table: str | None,
 ) -> None:
-    """Print report NAME; without NAME, list the reports the enabled plugins offer."""
+    """Print reports NAME ...; without NAME, list the reports the enabled plugins offer, or
+    with --format html write the whole report (every section of every enabled plugin).
+
+    Groups of fewer than `[reports] min_group_size` customers (default 5) are hidden.
+    """
     project = get_app(ctx).project
-    if name is None:
+    if not names and fmt != "html":
         rows = tuple(
             (item.spec.name, item.plugin, item.spec.description)
             for item in sorted(project.registry.reports, key=lambda item: item.spec.name)
         )
-        emit(Table(("report", "plugin", "description"), rows, title="Reports"), fmt, output)
+        listing_format = fmt if fmt in ("csv", "json") else "table"
+        emit(
+            Table(("report", "plugin", "description"), rows, title="Reports"),
+            listing_format,
+            output,
+        )
         return
-    registered = project.registry.reports[name]
-    built = registered.spec.factory(project.options.get(registered.plugin))
-    emit(built.build(project.segment(as_of=as_of, store=False)), fmt, output)
+    document = project.report(names, run_id=run_id, as_of=as_of)
+    emit_report(document, fmt, output, table=table)

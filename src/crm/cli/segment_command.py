@@ -12,6 +12,7 @@ import click
 
 from crm.cli.app import get_app
 from crm.cli.output import emit, output_options
+from crm.core.components import Table
 from crm.core.privacy import CHANNELS
 
 
@@ -63,6 +64,12 @@ def parse_where(
 )
 @click.option("--no-store", is_flag=True, help="Compute and print, but do not store the run.")
 @click.option(
+    "--wide",
+    is_flag=True,
+    help="Table format: every column of the summary in one table, descriptions and actions "
+    "included (csv and json always have every column).",
+)
+@click.option(
     "--channel",
     type=click.Choice(CHANNELS),
     help="With --customers: a campaign list for this channel; customers without consent for "
@@ -86,6 +93,7 @@ def segment(
     per_customer: bool,
     where: dict[str, list[str]],
     no_store: bool,
+    wide: bool,
     channel: str | None,
     with_contact: bool,
     unmask: bool,
@@ -120,7 +128,10 @@ def segment(
         err=True,
     )
     if not per_customer:
-        emit(segment_summary(result), fmt, output)
+        if fmt == "table":
+            emit_summary(segment_summary(result), output, wide=wide)
+        else:
+            emit(segment_summary(result), fmt, output)
     elif channel or with_contact:
         campaign = project.campaign_list(
             result, where, channel=channel, with_contact=with_contact, unmask=unmask
@@ -132,6 +143,19 @@ def segment(
         emit(campaign.table, fmt, output)
     else:
         emit(customer_rows(result, where), fmt, output)
+
+
+def emit_summary(summary: Table, output: Path | None, *, wide: bool = False) -> None:
+    """The summary for people (see `crm.cli.segment_layout`), on stdout or into `output`."""
+    from crm.cli.segment_layout import render_summary
+    from crm.cli.terminal import terminal_width
+
+    if output is None:
+        render_summary(summary, sys.stdout, width=terminal_width(), wide=wide)
+        return
+    with output.open("w", encoding="utf-8") as stream:
+        render_summary(summary, stream, width=terminal_width(), wide=wide)
+    click.echo(f"wrote {len(summary.rows)} row(s) to {output}", err=True)
 
 
 def _status(message: str) -> AbstractContextManager[object]:

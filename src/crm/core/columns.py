@@ -1,4 +1,10 @@
-"""The named columns segmentations read: customer attributes, facts and every metric."""
+"""The named columns segmentations read: customer attributes, facts and every metric.
+
+Money is in currency units here, whoever computed it: `revenue` and every metric of kind "money"
+(`rfm.monetary`, a CLV plugin's value) alike, so a rule reads `rfm.monetary >= 1000` as 1000.00
+just as it reads `revenue >= 1000`. Scorers still produce and read minor units (cents), as the
+facts hold them (`revenue_minor`); the conversion happens once, here.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +61,16 @@ class WithAttributes(Collection[str]):
         return len(self.names)
 
 
+#: Minor units (cents) per currency unit.
+MINOR_PER_UNIT = 100
+
+
+def in_currency_units(minor: NDArray[Any]) -> NDArray[np.float64]:
+    """Minor units to currency units. Dividing the integral cents is exact to the nearest double,
+    the same double a rule's constant `12.34` parses to, so `== 12.34` matches 1234 cents."""
+    return np.asarray(minor, dtype=np.float64) / MINOR_PER_UNIT
+
+
 def _base_getters(facts: Facts) -> dict[str, Callable[[], NDArray[Any]]]:
     return {
         "country": lambda: facts.country,
@@ -62,7 +78,7 @@ def _base_getters(facts: Facts) -> dict[str, Callable[[], NDArray[Any]]]:
         "gender": lambda: facts.gender,
         "age": facts.age_years,
         "purchases": lambda: facts.purchases.astype(np.float64),
-        "revenue": lambda: facts.revenue_minor / 100.0,
+        "revenue": lambda: in_currency_units(facts.revenue_minor),
         "recency_days": facts.recency_days,
         **{
             f"consent_{purpose}": partial(_consent, facts, purpose)
@@ -85,6 +101,8 @@ class ColumnTable:
     scores: Mapping[str, NDArray[Any]]
     #: Reads `attributes.<key>` for every customer of the facts (None: no attribute columns).
     attributes: Callable[[str], NDArray[Any]] | None = None
+    #: The metrics of kind "money": held in minor units in `scores`, read in currency units.
+    money: Collection[str] = ()
     _cache: dict[str, NDArray[Any]] = field(factory=dict, init=False)
 
     def __contains__(self, name: object) -> bool:
@@ -93,11 +111,14 @@ class ColumnTable:
         return name in BASE_COLUMNS or name in self.scores
 
     def __getitem__(self, name: str) -> NDArray[Any]:
-        if name in self.scores:
+        if name in self.scores and name not in self.money:
             return self.scores[name]
         if name not in self._cache:
             if self.attributes is not None and name in WithAttributes(()):
                 self._cache[name] = self.attributes(name.removeprefix(ATTRIBUTE_PREFIX))
+                return self._cache[name]
+            if name in self.scores:
+                self._cache[name] = in_currency_units(self.scores[name])
                 return self._cache[name]
             getter = _base_getters(self.facts).get(name)
             if getter is None:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from crm.core.events import EventChunk, EventRule, Extra
     from crm.core.facts import Facts
+    from crm.core.pipeline import SegmentationResult
+    from crm.core.report_model import Section
     from crm.core.schema import Tables
 
 NAME_PATTERN = r"[a-z][a-z0-9_]*"
@@ -125,16 +127,49 @@ class StageModel(Protocol):
 
 @frozen
 class Table:
-    """A format-agnostic table; the CLI renders it as table, csv or json."""
+    """A format-agnostic table; the CLI renders it as table, csv or json.
+
+    `name` addresses the table in csv and json output of a report with several tables.
+    `customers_column` names the column that holds how many customers each row describes: core
+    suppresses the rows of groups smaller than `[reports] min_group_size` in reports.
+    """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[object, ...], ...]
     title: str = ""
+    name: str = ""
+    customers_column: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.customers_column is not None and self.customers_column not in self.columns:
+            raise ValueError(
+                f"table {self.title or self.name!r}: customers_column "
+                f"{self.customers_column!r} is not one of its columns {list(self.columns)}"
+            )
+
+
+@frozen(kw_only=True)
+class ReportContext:
+    """Everything a report may read.
+
+    `run` is the segmentation run the report describes: a fresh one, or a stored one loaded back
+    with the same shape. `connection` is read-only by contract (for an aggregate of your own over
+    `tables`); `options` is the plugin's structured options table. `previous` is the stored run
+    to compare with (the latest one with an earlier analysis date) where core could load one,
+    else None: the extension point for migration reports.
+    """
+
+    run: SegmentationResult
+    connection: Connection
+    tables: Tables
+    as_of: date
+    options: Any
+    previous: SegmentationResult | None = None
 
 
 class Report(Protocol):
-    def build(self, result: Any) -> Table:
-        """Build a table from a `SegmentationResult`."""
+    def build(self, context: ReportContext) -> Table | Section | Sequence[Section]:
+        """Build the report's sections (or one `Table`) from what the context holds."""
         ...
 
 
@@ -177,10 +212,19 @@ class StageModelSpec:
 
 @frozen(kw_only=True)
 class ReportSpec:
+    """A report: `factory(options)` builds it; `build(context)` returns its sections.
+
+    `in_document`: part of the whole report (`crm report --format html`); false for lists such as
+    one row per customer. `explains`: the segmentation this report explains (its map and cut
+    points), for `crm segments explain NAME`.
+    """
+
     name: str = field(validator=attrs.validators.matches_re(r"[a-z][a-z0-9_-]*"))
     factory: Callable[[Any], Report]
     options: type = NoOptions
     description: str = ""
+    in_document: bool = True
+    explains: str | None = None
 
 
 AnySpec = ScorerSpec | SegmentationSpec | StageModelSpec | ReportSpec

@@ -3,16 +3,17 @@
 Phase 1 structures the core tables (`[database]`, `[plugins]`, `[import]`, `[segmentations]`);
 every other top-level table belongs to the plugin of the same name and stays raw until the plugin is
 loaded. Phase 2 (`structure_options`) turns a plugin's table into the options class its specs
-declare. Every problem becomes a line `crm.toml: <key path>: <what was wrong and what is expected>`.
+declare. Every problem becomes a line `crm.toml: <key path>: <what was wrong and what is expected>`, and
+every core table is checked even when another one is broken, so one run reports them all.
+
+The database URL may hold a password; `redact_url` hides it, and `CrmConfig.to_dict` (what
+`config show` prints and every stored run records) never contains it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from datetime import date
@@ -22,13 +23,18 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from attrs import field, frozen
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn, override
 
+from crm.core.config_file import parse_toml, read_config_file
+from crm.core.config_problems import describe_type, problem_lines
 from crm.core.errors import ConfigError
+from crm.core.import_formats import import_table_problems
+from crm.core.key_paths import key_part
 from crm.core.privacy.options import PrivacyConfig
+from crm.core.redaction import redact_url
 
 CONFIG_FILE_NAME = "crm.toml"
-CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy")
+CORE_TABLES = ("database", "plugins", "import", "segmentations", "privacy", "reports")
 
 T = TypeVar("T")
 
@@ -61,7 +67,11 @@ class PluginsConfig:
 
 @frozen
 class ImportConfig:
-    """`[import]`: default column mappings (field = "column in the file") and file format."""
+    """`[import]`: default column mappings (field = "column in the file") and file format.
+
+    The field names of the mappings are checked against the importer's fields by
+    `crm.core.checks` (the importer is too heavy to import for every command).
+    """
 
     customers: Mapping[str, str] = field(factory=dict)
     interactions: Mapping[str, str] = field(factory=dict)
@@ -91,6 +101,19 @@ class RuleSegmentationConfig:
     description: str = ""
 
 
+def _at_least_one(_instance: Any, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be 1 or more (1 shows every group), got {value}")
+
+
+@frozen
+class ReportsConfig:
+    """`[reports]`: `min_group_size` hides any cell, bar or row of a report that describes fewer
+    customers (default 5), so a shared report cannot single out a person."""
+
+    min_group_size: int = field(default=5, validator=_at_least_one)
+
+
 @frozen
 class CrmConfig:
     database: DatabaseConfig = field(factory=DatabaseConfig)
@@ -98,6 +121,7 @@ class CrmConfig:
     import_: ImportConfig = field(factory=ImportConfig)
     segmentations: Mapping[str, RuleSegmentationConfig] = field(factory=dict)
     privacy: PrivacyConfig = field(factory=PrivacyConfig)
+    reports: ReportsConfig = field(factory=ReportsConfig)
     #: The tables named after plugins, raw until `structure_options` (phase 2).
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(factory=dict)
     #: The file this was read from; relative paths in it are relative to its folder.
@@ -109,9 +133,14 @@ class CrmConfig:
         return self.path.parent if self.path is not None else Path.cwd()
 
     def to_dict(self) -> dict[str, Any]:
-        """The effective configuration as TOML-ready data (what `config_hash` covers)."""
+        """The effective configuration as TOML-ready data: what `config show` prints, what every
+        stored run records and what `hash` covers. A password in the database URL is replaced by
+        `***`: it is a credential, not part of the analysis, and must not reach a database row."""
+        database = {k: v for k, v in converter.unstructure(self.database).items() if v}
+        if "url" in database:
+            database["url"] = redact_url(database["url"])
         data: dict[str, Any] = {
-            "database": {k: v for k, v in converter.unstructure(self.database).items() if v},
+            "database": database,
             "plugins": converter.unstructure(self.plugins),
         }
         imports = {k: v for k, v in converter.unstructure(self.import_).items() if v}
@@ -121,6 +150,8 @@ class CrmConfig:
             data["segmentations"] = converter.unstructure(dict(self.segmentations))
         if self.privacy != PrivacyConfig():
             data["privacy"] = converter.unstructure(self.privacy)
+        if self.reports != ReportsConfig():  # absent by default: older runs keep their hash
+            data["reports"] = converter.unstructure(self.reports)
         for name, table in sorted(self.plugin_tables.items()):
             data[name] = dict(table)
         return data
@@ -143,8 +174,39 @@ def _strict(kind: type, accepts: tuple[type, ...]) -> Any:
     return hook
 
 
+def _is_mapping(cls: Any) -> bool:
+    return typing.get_origin(cls) in (Mapping, dict) or cls in (Mapping, dict)
+
+
+def _mapping_hook(cls: Any, conv: cattrs.Converter) -> Any:
+    # cattrs would call `.items()` on whatever it gets (a list: "'list' object has no attribute
+    # 'items'"); a value that is not a table is a mistake to report with its key path.
+    structure_items = make_mapping_structure_fn(cls, conv)
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected {describe_type(cls)} (key = value lines), got {value!r}")
+        return structure_items(value, cls)
+
+    return hook
+
+
+def _table_only(structure_fields: Any) -> Any:
+    # An attrs class is a TOML table; cattrs would call `.keys()` on a list or a number.
+    def hook(value: Any, cls: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a table (key = value lines), got {value!r}")
+        return structure_fields(value, cls)
+
+    return hook
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook_factory(_is_mapping, lambda cls: _mapping_hook(cls, conv))
+    conv.register_structure_hook_factory(
+        attrs.has, lambda cls: _table_only(make_dict_structure_fn(cls, conv))
+    )
     conv.register_structure_hook(str, _strict(str, (str,)))
     conv.register_structure_hook(int, _strict(int, (int,)))
     conv.register_structure_hook(float, _strict(float, (int, float)))
@@ -155,19 +217,10 @@ def _make_converter() -> cattrs.Converter:
     )
     conv.register_structure_hook(
         RuleConfig,
-        make_dict_structure_fn(
-            RuleConfig, conv, when=override(struct_hook=lambda v, _: _tuple_of_str(v))
-        ),
-    )
-    conv.register_structure_hook(
-        CrmConfig,
-        make_dict_structure_fn(
-            CrmConfig,
-            conv,
-            import_=override(rename="import"),
-            plugin_tables=override(omit=True),
-            path=override(omit=True),
-            as_of=override(omit=True),
+        _table_only(
+            make_dict_structure_fn(
+                RuleConfig, conv, when=override(struct_hook=lambda v, _: _tuple_of_str(v))
+            )
         ),
     )
     conv.register_unstructure_hook(
@@ -187,77 +240,54 @@ def _make_converter() -> cattrs.Converter:
 converter = _make_converter()
 
 
-def _describe_type(cls: Any) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-    members = [m for m in typing.get_args(cls) if m is not type(None)] if cls is not None else []
-    if typing.get_origin(cls) in (typing.Union, types.UnionType) and len(members) == 1:
-        cls = members[0]
-    if cls in names:
-        return names[cls]
-    if typing.get_origin(cls) is tuple:
-        return "a list"
-    return getattr(cls, "__name__", str(cls))
+def structure(data: Any, cls: type[T], *, source: str, prefix: str | tuple[str, ...] = "") -> T:
+    """Structure `data` into `cls`, turning every failure into ConfigError lines with key paths.
 
-
-_KEY_MARK = "\x00key="
-
-
-def _format_exception(exc: BaseException, cls: type | None) -> str:
-    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        extra = ", ".join(repr(k) for k in sorted(exc.extra_fields))
-        if attrs.has(exc.cl):
-            allowed = ", ".join(
-                a.alias.removesuffix("_") if a.name != "import_" else "import"
-                for a in attrs.fields(exc.cl)
-                if a.name not in ("plugin_tables", "path", "as_of")
-            )
-            return f"unknown key {extra} (expected one of: {allowed or 'no keys'})"
-        return f"unknown key {extra}"
-    if isinstance(exc, KeyError):
-        return "required key is missing"
-    if (
-        isinstance(exc, ValueError | TypeError)
-        and len(exc.args) >= 2
-        and isinstance(exc.args[1], attrs.Attribute)
-    ):
-        if getattr(exc, "__notes__", None):  # cattrs already placed it at its attribute's path
-            return str(exc.args[0])
-        # attrs validators report at the class path; carry the attribute's key to _error_lines.
-        return f"{exc.args[0]}{_KEY_MARK}{exc.args[1].alias}"
-    if isinstance(exc, ValueError | TypeError) and str(exc).startswith("expected"):
-        return str(exc)
-    if isinstance(exc, ValueError | TypeError) and cls is not None:
-        return f"expected {_describe_type(cls)}, {exc}"
-    return str(exc) or exc.__class__.__name__
-
-
-def _error_lines(exc: BaseException, source: str, prefix: str) -> list[str]:
-    lines = []
-    for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
-        message, _, where = line.rpartition(" @ ")
-        message, mark, attribute = message.partition(_KEY_MARK)
-        if mark:
-            where = f"{where}.{attribute}"
-        key = re.sub(r"\[['\"]([^'\"]*)['\"]\]", r".\1", where.removeprefix("$")).lstrip(".")
-        key = f"{prefix}.{key}" if prefix and key else (prefix or key)
-        lines.append(f"{source}: {key or '(top level)'}: {message}")
-    return lines
-
-
-def structure(data: Mapping[str, Any], cls: type[T], *, source: str, prefix: str = "") -> T:
-    """Structure `data` into `cls`, turning every failure into ConfigError lines with key paths."""
+    `prefix` is the key path of `data` in the file: "rfm", or a tuple of keys such as
+    ("segmentations", name) when a key may itself hold a dot.
+    """
+    parts = tuple(prefix.split(".")) if isinstance(prefix, str) and prefix else tuple(prefix)
     try:
         return converter.structure(data, cls)
-    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
-        raise ConfigError(_error_lines(exc, source, prefix)) from None
+    except (cattrs.BaseValidationError, ValueError, TypeError, RecursionError) as exc:
+        raise ConfigError(problem_lines(exc, source, parts)) from None
 
 
-def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> CrmConfig:
-    """Phase 1: the core tables into `CrmConfig`; other top-level tables are kept for plugins."""
+def _core_fields() -> dict[str, attrs.Attribute[Any]]:
+    attrs.resolve_types(CrmConfig)  # the annotations are strings (from __future__ import)
+    fields = {a.name.removesuffix("_"): a for a in attrs.fields(CrmConfig)}
+    return {table: fields[table] for table in CORE_TABLES}
+
+
+#: Core table name -> the CrmConfig attribute that holds it (`import` -> `import_`).
+_CORE_FIELDS = _core_fields()
+
+
+def _recovered_enabled(value: Any) -> tuple[str, ...]:
+    # `enabled = "rfm"` is wrong, but it says which plugin is meant: checking goes on with it.
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(v for v in value if isinstance(v, str))
+    return ()
+
+
+def _table(data: Mapping[str, Any], name: str, source: str, problems: list[str]) -> Any:
+    value = data.get(name, {})
+    if isinstance(value, Mapping):
+        return value
+    problems.append(f"{source}: {name}: expected a table [{name}], got {value!r}")
+    return {}
+
+
+def parse_config_leniently(
+    data: Mapping[str, Any], *, path: Path | None = None
+) -> tuple[CrmConfig, list[str]]:
+    """Phase 1 without stopping: the config with defaults where a table is broken, and every
+    problem found. `crm config check` goes on to the plugins with it; `parse_config` raises."""
     source = path.name if path is not None else CONFIG_FILE_NAME
-    core = {k: v for k, v in data.items() if k in CORE_TABLES}
+    problems: list[str] = []
     plugin_tables: dict[str, Mapping[str, Any]] = {}
-    problems = []
     for key, value in data.items():
         if key in CORE_TABLES:
             continue
@@ -265,29 +295,67 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> CrmCon
             plugin_tables[key] = value
         else:
             problems.append(
-                f"{source}: {key}: unexpected top-level value; expected a table [{key}] of plugin "
-                f"options or one of the core tables ({', '.join(CORE_TABLES)})"
+                f"{source}: {key_part(key)}: unexpected top-level value; expected a table "
+                f"[{key_part(key)}] of plugin options or one of the core tables "
+                f"({', '.join(CORE_TABLES)})"
             )
+
+    # Each table is structured on its own, so a broken one does not hide the others' problems.
+    # Every table of CORE_TABLES but [segmentations] is one attrs class: the CrmConfig field of
+    # that name (`import_` for [import]).
+    parts: dict[str, Any] = {}
+    for table in CORE_TABLES:
+        if table == "segmentations":
+            continue
+        attribute = _CORE_FIELDS[table]
+        assert attribute.type is not None  # resolved by _core_fields
+        try:
+            parts[attribute.name] = structure(
+                _table(data, table, source, problems), attribute.type, source=source, prefix=table
+            )
+        except ConfigError as exc:
+            problems.extend(exc.lines)
+    if "plugins" not in parts:  # `enabled = "rfm"` still says which plugin is meant
+        raw_plugins = _table(data, "plugins", source, [])
+        parts["plugins"] = PluginsConfig(_recovered_enabled(raw_plugins.get("enabled")))
+    if "import_" in parts:
+        problems.extend(import_table_problems(parts["import_"], source))
+    segmentations: dict[str, RuleSegmentationConfig] = {}
+    for name, table in _table(data, "segmentations", source, problems).items():
+        try:
+            segmentations[name] = structure(
+                table, RuleSegmentationConfig, source=source, prefix=("segmentations", name)
+            )
+        except ConfigError as exc:
+            problems.extend(exc.lines)
+    config = CrmConfig(**parts, segmentations=segmentations, plugin_tables=plugin_tables, path=path)
+    return config, problems
+
+
+def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> CrmConfig:
+    """Phase 1: the core tables into `CrmConfig`; other top-level tables are kept for plugins.
+
+    Raises one ConfigError holding every problem of every core table."""
+    config, problems = parse_config_leniently(data, path=path)
     if problems:
         raise ConfigError(problems)
-    config = structure(core, CrmConfig, source=source)
-    return attrs.evolve(config, plugin_tables=plugin_tables, path=path)
+    return config
+
+
+def read_config_data(path: Path) -> dict[str, Any]:
+    """The TOML data of `path`; any unreadable file is a one-line ConfigError naming it."""
+    return read_config_file(path)
 
 
 def load_config(path: Path) -> CrmConfig:
     """Read and structure crm.toml (phase 1)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file; run `crm init` to write a default configuration, or pass "
-            "--config PATH"
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
-    return parse_config(data, path=path.resolve())
+    return parse_config(read_config_file(path), path=path.resolve())
+
+
+def loads_config(text: str, *, path: Path | None = None) -> CrmConfig:
+    """Structure crm.toml given as text (phase 1), as `load_config` does a file."""
+    source = path.name if path is not None else CONFIG_FILE_NAME
+    return parse_config(parse_toml(text, source), path=path)
 
 
 def structure_options(config: CrmConfig, plugin: str, options: type[T]) -> T:

@@ -13,10 +13,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from crm.core.errors import ConfigError, CrmError
+from crm.core.redaction import redact_url
 from crm.core.schema import SCHEMA_VERSION, Base, MetaRow
 
 DATABASE_URL_ENV = "CRM_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "crm.db"
+
+
+def _unreadable_url(url: str) -> str:
+    return (
+        f"database.url: cannot read {redact_url(url)!r} as a database URL; expected a URL such "
+        "as sqlite:///crm.db or postgresql://user@host/dbname (in a password, write @ as %40, "
+        ": as %3A and / as %2F)"
+    )
 
 
 def resolve_database_url(configured: str | None, project_dir: Path) -> str:
@@ -30,8 +39,8 @@ def resolve_database_url(configured: str | None, project_dir: Path) -> str:
         return f"sqlite:///{(project_dir / DEFAULT_SQLITE_FILE).resolve()}"
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"database.url: {exc}; expected a URL such as sqlite:///crm.db") from exc
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        raise ConfigError(_unreadable_url(url)) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         if not path.is_absolute():
@@ -39,6 +48,24 @@ def resolve_database_url(configured: str | None, project_dir: Path) -> str:
                 hide_password=False
             )
     return url
+
+
+#: The extra of the `crm` distribution that installs the driver of each backend crm supports.
+DRIVER_EXTRAS = {"postgresql": "postgresql"}
+
+
+def _missing_driver(url: str, exc: ImportError) -> str:
+    backend = url.split(":", 1)[0].split("+", 1)[0]
+    extra = DRIVER_EXTRAS.get(backend)
+    install = (
+        f"install it with: pip install 'crm[{extra}]' (scripts/bootstrap.sh does this)"
+        if extra
+        else "install the driver package the URL names"
+    )
+    return (
+        f"database.url {redact_url(url)!r}: the database driver is not installed "
+        f"({exc.name or exc}); {install}"
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,8 +83,10 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         engine = create_engine(url, connect_args=connect_args or {})
-    except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"database.url {url!r}: {exc}") from exc
+    except ImportError as exc:
+        raise ConfigError(_missing_driver(url, exc)) from None
+    except (ArgumentError, ValueError):
+        raise ConfigError(_unreadable_url(url)) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -83,7 +112,9 @@ def ensure_schema(engine: Engine) -> None:
                     "upgrade crm or migrate the database"
                 )
     except OperationalError as exc:
-        raise CrmError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+        raise CrmError(
+            f"cannot open the database {redact_url(engine.url.render_as_string())!r}: {exc.orig}"
+        ) from exc
 
 
 @contextmanager

@@ -22,6 +22,22 @@ class ConfigError(CrmError, ValueError):
         super().__init__("\n".join(self.lines))
 
 
+class ConfigFileMissing(ConfigError):
+    """There is no configuration file where one was looked for (`crm --help` stays quiet then)."""
+
+
+class ProblemsError(CrmError):
+    """Every problem `crm config check` found, across all stages, one line each.
+
+    The exit code is 3 when a plugin failed to load or crashed, else 2 (configuration).
+    """
+
+    def __init__(self, lines: Sequence[str], *, plugin_failed: bool) -> None:
+        self.lines = tuple(lines)
+        self.exit_code = 3 if plugin_failed else 2
+        super().__init__("\n".join(self.lines))
+
+
 class PluginError(CrmError):
     """A plugin failed to load or misbehaved; the message names the plugin."""
 

@@ -53,7 +53,12 @@ def register_stage_models(register: Callable[[StageModelSpec], None]) -> None:
 
 @hookspec
 def register_reports(register: Callable[[ReportSpec], None]) -> None:
-    """Register reports with ``register(ReportSpec(...))``; a report builds a `Table` from a run."""
+    """Register reports with ``register(ReportSpec(...))``.
+
+    A report's ``build(context: ReportContext)`` returns sections of tables, texts and figures
+    (or one `Table`); core renders them and hides groups smaller than `[reports] min_group_size`.
+    The 0.1 form ``build(result)`` still works, with a `LegacyReportWarning`.
+    """
 
 
 @hookspec

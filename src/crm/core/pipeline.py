@@ -7,7 +7,7 @@ facts with one SQL aggregate and runs the scorers and segmenters on numpy column
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -27,9 +27,10 @@ from crm.core.components import (
     Segmenter,
     StageModel,
 )
-from crm.core.config import CrmConfig, structure_options
+from crm.core.config import CORE_TABLES, CrmConfig, structure_options
 from crm.core.errors import ConfigError, PluginError, blamed_on
 from crm.core.facts import Facts
+from crm.core.key_paths import key_part, key_path
 from crm.core.registry import Registry
 from crm.core.schema import Tables
 from crm.core.segment import Segment
@@ -64,8 +65,11 @@ def _options_classes(registry: Registry, plugin: str) -> set[type]:
 def configure_options(
     config: CrmConfig, registry: Registry, enabled: tuple[str, ...]
 ) -> dict[str, Any]:
-    """Phase 2: each enabled plugin's `[plugin]` table into its declared options class."""
+    """Phase 2: each enabled plugin's `[plugin]` table into its declared options class.
+
+    Every plugin's table is structured before raising, so one ConfigError holds every problem."""
     options: dict[str, Any] = {}
+    problems: list[str] = []
     for plugin in enabled:
         classes = _options_classes(registry, plugin) - {NoOptions}
         if len(classes) > 1:
@@ -76,7 +80,12 @@ def configure_options(
                 f"a plugin's [{plugin}] table is structured into one class",
             )
         cls = classes.pop() if classes else NoOptions
-        options[plugin] = structure_options(config, plugin, cls)
+        try:
+            options[plugin] = structure_options(config, plugin, cls)
+        except ConfigError as exc:
+            problems.extend(exc.lines)
+    if problems:
+        raise ConfigError(problems)
     return options
 
 
@@ -88,8 +97,8 @@ def check_plugin_tables(config: CrmConfig, installed: Mapping[str, object]) -> N
         known = ", ".join(installed) or "none"
         raise ConfigError(
             [
-                f"{source}: {name}: no installed plugin is called {name!r} (installed plugins: "
-                f"{known}; core tables: database, plugins, import, segmentations)"
+                f"{source}: {key_part(name)}: no installed plugin is called {name!r} "
+                f"(installed plugins: {known}; core tables: {', '.join(CORE_TABLES)})"
                 for name in unknown
             ]
         )
@@ -129,58 +138,49 @@ def _scorer_order(registry: Registry, names: list[str]) -> list[ScorerSpec]:
 def plan_segmentation(
     config: CrmConfig, registry: Registry, options: Mapping[str, Any]
 ) -> SegmentationPlan:
-    """Build every enabled component and check every segmentation's inputs, before any data."""
+    """Build every enabled component and check every segmentation's inputs, before any data.
+
+    A component or rule segmentation whose configuration is wrong does not stop the others from
+    being checked: one ConfigError holds every problem."""
+    problems: list[str] = []
+
+    def build(plugin: str, kind: str, name: str, factory: Any) -> Any:
+        try:
+            return _build(plugin, kind, name, factory, options.get(plugin, NoOptions()))
+        except ConfigError as exc:
+            problems.extend(exc.lines)
+            return None
+
     scorers = []
     metrics: dict[str, Metric] = {}
     for spec in _scorer_order(registry, [item.spec.name for item in registry.scorers]):
         plugin = registry.scorers[spec.name].plugin
-        scorer = _build(plugin, "scorer", spec.name, spec.factory, options.get(plugin, NoOptions()))
+        scorer = build(plugin, "scorer", spec.name, spec.factory)
         scorers.append(Configured(spec.name, plugin, scorer))
         metrics.update({f"{spec.name}.{m.name}": m for m in spec.metrics})
 
     stage_models = []
     for staged in registry.stage_models:
-        model = _build(
-            staged.plugin,
-            "stage model",
-            staged.spec.name,
-            staged.spec.factory,
-            options.get(staged.plugin, NoOptions()),
-        )
+        model = build(staged.plugin, "stage model", staged.spec.name, staged.spec.factory)
         stage_models.append(Configured(staged.spec.name, staged.plugin, model))
 
     # A stage model's stage is a text column segmentations can test (`funnel == 'customer'`).
     stage_columns = tuple(model.name for model in stage_models)
     available = WithAttributes((*BASE_COLUMNS, *metrics, *stage_columns))
-    source = config.path.name if config.path is not None else "crm.toml"
     segmenters: list[Configured[Segmenter]] = []
     for item in registry.segmentations:
         segmentation: SegmentationSpec = item.spec
-        built = _build(
-            item.plugin,
-            "segmentation",
-            segmentation.name,
-            segmentation.factory,
-            options.get(item.plugin, NoOptions()),
-        )
+        built = build(item.plugin, "segmentation", segmentation.name, segmentation.factory)
         segmenters.append(Configured(segmentation.name, item.plugin, built))
-    for name, rule_config in config.segmentations.items():
-        from crm.core.rules import TEXT_COLUMNS, RuleSegmenter
-
-        if name in registry.segmentations:
-            raise ConfigError(
-                f"{source}: segmentations.{name}: the name is taken by plugin "
-                f"{registry.segmentations[name].plugin!r}; choose another name"
-            )
-        segmenter = RuleSegmenter.from_config(
-            name,
-            rule_config,
-            available_columns=available,
-            source=source,
-            # attributes.<key> hold the text of the file they came from.
-            text_columns=WithAttributes((*TEXT_COLUMNS, *stage_columns)),
+    try:
+        segmenters.extend(
+            Configured(name, "crm.toml", segmenter)
+            for name, segmenter in rule_segmenters(config, registry, available, stage_columns)
         )
-        segmenters.append(Configured(name, "crm.toml", segmenter))
+    except ConfigError as exc:
+        problems.extend(exc.lines)
+    if problems:
+        raise ConfigError(problems)
     for configured in segmenters:
         unknown = [c for c in configured.component.inputs if c not in available]
         if unknown:
@@ -190,6 +190,44 @@ def plan_segmentation(
                 f"enabled scorer provides (available: {', '.join(available)})",
             )
     return SegmentationPlan(tuple(scorers), metrics, tuple(stage_models), tuple(segmenters))
+
+
+def rule_segmenters(
+    config: CrmConfig,
+    registry: Registry,
+    available: Collection[str],
+    stage_columns: Collection[str],
+) -> list[tuple[str, Segmenter]]:
+    """Every `[segmentations.<name>]` of crm.toml, built and checked against the columns; one
+    ConfigError with the problems of all of them."""
+    from crm.core.rules import TEXT_COLUMNS, RuleSegmenter
+
+    source = config.path.name if config.path is not None else "crm.toml"
+    built: list[tuple[str, Segmenter]] = []
+    problems: list[str] = []
+    for name, rule_config in config.segmentations.items():
+        if name in registry.segmentations:
+            problems.append(
+                f"{source}: {key_path(('segmentations', name))}: the name is taken by plugin "
+                f"{registry.segmentations[name].plugin!r}; choose another name"
+            )
+            continue
+        try:
+            segmenter = RuleSegmenter.from_config(
+                name,
+                rule_config,
+                available_columns=available,
+                source=source,
+                # attributes.<key> hold the text of the file they came from.
+                text_columns=WithAttributes((*TEXT_COLUMNS, *stage_columns)),
+            )
+        except ConfigError as exc:
+            problems.extend(exc.lines)
+            continue
+        built.append((name, segmenter))
+    if problems:
+        raise ConfigError(problems)
+    return built
 
 
 @frozen
@@ -309,7 +347,13 @@ def run_segmentation(
         outcomes.append(outcome)
         stages[staged.name] = outcome.segment_names()
 
-    columns = ColumnTable(facts, {**scores, **stages}, attribute_reader(connection, tables, facts))
+    money = {name for name, metric in plan.metrics.items() if metric.kind == "money"}
+    columns = ColumnTable(
+        facts,
+        {**scores, **stages},
+        money=money,
+        attributes=attribute_reader(connection, tables, facts),
+    )
     for segmenter in plan.segmenters:
         with blamed_on(segmenter.plugin, f"segmentation {segmenter.name!r}"):
             codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)

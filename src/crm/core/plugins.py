@@ -2,6 +2,10 @@
 
 Plugins are found through the `crm` entry-point group without importing them; only the ones listed
 in `[plugins] enabled` are imported and registered. Every failure names the plugin.
+
+Whether a plugin is built-in is said by its own distribution, never by a list in core: a
+distribution that ships with crm declares the plugin a second time, under the same name, in the
+`crm.bundled` entry-point group (see docs/plugins.md, "Built-in plugins").
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from attrs import field, frozen
 
 from crm.core import hooks
 from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
-from crm.core.errors import ConfigError, CrmError, PluginError, blamed_on
+from crm.core.errors import (
+    ConfigError,
+    CrmError,
+    DuplicateComponentError,
+    PluginError,
+    blamed_on,
+)
 from crm.core.registry import Registry, make_register
 
 if TYPE_CHECKING:
@@ -35,8 +45,9 @@ ENTRY_POINT_GROUP = "crm"
 LOAD_PLUGINS_ENV = "CRM_LOAD_PLUGINS"
 #: The core's own behaviour, registered as plugins before any other (pluggy calls them last).
 CORE_PLUGINS = {"crm": "crm.core.builtin_reports"}
-#: Distributions shipped in this repository; everything else is third-party.
-BUNDLED_DISTRIBUTIONS = frozenset({"crm-rfm", "crm-clv", "crm-idic", "crm-aidas", "crm-funnel"})
+#: The marker of a plugin that ships with crm: the same name in this group, declared by the same
+#: distribution as its `crm` entry point. Everything else is third-party.
+BUNDLED_ENTRY_POINT_GROUP = "crm.bundled"
 
 
 @frozen
@@ -47,12 +58,10 @@ class InstalledPlugin:
     value: str
     distribution: str | None
     version: str | None
+    #: Its distribution declares it in `crm.bundled` too: it ships with crm (`crm init` enables it).
+    bundled: bool = False
     #: The entry point it was found through; loading it needs no second scan of the group.
     entry_point: importlib.metadata.EntryPoint | None = field(default=None, eq=False, repr=False)
-
-    @property
-    def bundled(self) -> bool:
-        return self.distribution in BUNDLED_DISTRIBUTIONS
 
     def load(self) -> object:
         try:
@@ -68,20 +77,32 @@ class InstalledPlugin:
 
 def installed_plugins() -> dict[str, InstalledPlugin]:
     """Every plugin in the `crm` entry-point group, by name, without importing any of them."""
+    every = importlib.metadata.entry_points()  # one scan of the installed dist-infos
+    # A marker counts only for a plugin of the distribution that declares it.
+    marked = {
+        (entry_point.name, _distribution_name(entry_point))
+        for entry_point in every.select(group=BUNDLED_ENTRY_POINT_GROUP)
+    }
     found: dict[str, InstalledPlugin] = {}
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for entry_point in every.select(group=ENTRY_POINT_GROUP):
         dist = entry_point.dist
+        distribution = _distribution_name(entry_point)
         found.setdefault(
             entry_point.name,
             InstalledPlugin(
                 name=entry_point.name,
                 value=entry_point.value,
-                distribution=dist.name if dist is not None else None,
+                distribution=distribution,
                 version=dist.version if dist is not None else None,
+                bundled=distribution is not None and (entry_point.name, distribution) in marked,
                 entry_point=entry_point,
             ),
         )
     return dict(sorted(found.items()))
+
+
+def _distribution_name(entry_point: importlib.metadata.EntryPoint) -> str | None:
+    return entry_point.dist.name if entry_point.dist is not None else None
 
 
 def _allowed_by_environment(names: Iterable[str]) -> list[str]:
@@ -111,11 +132,7 @@ def make_plugin_manager(
     extra_names = {name for name, _ in extra}
     missing = [name for name in enabled if name not in available and name not in extra_names]
     if missing:
-        known = ", ".join(available) or "none installed"
-        raise ConfigError(
-            f"{source}: plugins.enabled: plugin {', '.join(map(repr, missing))} is not installed "
-            f"(installed plugins: {known}); install its package or remove it from the list"
-        )
+        raise not_installed_error(missing, available, source)
     for name in _allowed_by_environment(n for n in enabled if n not in extra_names):
         _register(pm, name, available[name].load())
     for extra_name, extra_plugin in extra:
@@ -125,6 +142,16 @@ def make_plugin_manager(
     except pluggy.PluginValidationError as exc:
         raise PluginError(_name_of(pm, exc.plugin), str(exc)) from exc
     return pm
+
+
+def not_installed_error(
+    missing: Collection[str], available: Collection[str], source: str
+) -> ConfigError:
+    known = ", ".join(available) or "none installed"
+    return ConfigError(
+        f"{source}: plugins.enabled: plugin {', '.join(map(repr, missing))} is not installed "
+        f"(installed plugins: {known}); install its package or remove it from the list"
+    )
 
 
 def _register(pm: pluggy.PluginManager, name: str, plugin: object) -> None:
@@ -201,10 +228,33 @@ class CrmHooks:
             with blamed_on(owner, "hook configure"):
                 raise
 
-    def register_commands(self, cli: click.Group) -> None:
+    def plugin_commands(self, reserved: Collection[str] = ()) -> dict[str, click.Command]:
+        """Every command the plugins add, by name. A name two plugins add, or a name in
+        `reserved` (the core commands), is an error naming the plugins: one would silently hide
+        the other."""
+        import click
+
+        found: dict[str, tuple[str, click.Command]] = {}
         for plugin, caller in self._each("register_commands"):
+            own = click.Group()  # one group per plugin, so each command has a known author
             with blamed_on(plugin, "hook register_commands"):
-                caller(cli=cli)
+                caller(cli=own)
+            for name, command in own.commands.items():
+                if name in reserved:
+                    raise PluginError(
+                        plugin,
+                        f"adds a command {name!r}, but `crm {name}` is a core command; the plugin "
+                        "must give its command another name",
+                    )
+                if name in found:
+                    raise DuplicateComponentError("command", name, found[name][0], plugin)
+                found[name] = (plugin, command)
+        return {name: command for name, (_, command) in found.items()}
+
+    def register_commands(self, cli: click.Group) -> None:
+        """Add the plugins' commands to `cli`; its own commands count as core commands."""
+        for name, command in self.plugin_commands(reserved=set(cli.commands)).items():
+            cli.add_command(command, name)
 
     def customer_erased(self, connection: Connection, customer_key: int) -> None:
         for plugin, caller in self._each("customer_erased"):

@@ -21,6 +21,7 @@ from attrs import define, field
 from crm.core.config import CrmConfig, load_config
 from crm.core.errors import NotFoundError
 from crm.core.privacy import PERSONAL_FIELDS
+from crm.core.segment import Segment
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from crm.core.privacy.masking import Masker
     from crm.core.profiles import CustomerProfile
     from crm.core.registry import Registry
+    from crm.core.report_model import Document
     from crm.core.schema import Tables
     from crm.core.segment import Run
 
@@ -185,6 +187,19 @@ class Project:
         self.hooks.segmentation_finished(result)
         return result
 
+    def report(
+        self,
+        names: Iterable[str] = (),
+        *,
+        run_id: int | None = None,
+        as_of: date | None = None,
+    ) -> Document:
+        """The named reports (default: every report of the whole document) over stored run
+        `run_id`, or over a fresh run as of `as_of` that is not stored; small groups hidden."""
+        from crm.core.report_building import project_report
+
+        return project_report(self, tuple(names), run_id=run_id, as_of=as_of)
+
     def import_customers(
         self, path: Path, options: ImportOptions, progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
@@ -229,6 +244,25 @@ class Project:
                 )
             )
         return infos
+
+    def customer_summary(self, profile: CustomerProfile) -> dict[str, Any]:
+        """What `crm customers show` adds to `profile`: `purchases` (count, revenue, first and
+        last purchase), `segment_details` (each segment with its description and action) and
+        `stale` (why the segments are out of date, or None)."""
+        from crm.core.customer_summary import newer_than_run, purchase_totals, segment_meanings
+
+        with self.engine.connect() as connection:
+            totals = purchase_totals(connection, self.tables, profile.customer.external_id)
+        plan = self.plan()
+        known = {item.name: tuple(item.component.segments) for item in plan.segmenters}
+        for model in plan.stage_models:
+            known[model.name] = tuple(Segment(stage) for stage in model.component.stages)
+        segments = {a.segmentation: a.segment for a in profile.assignments}
+        return {
+            "purchases": totals.to_dict(),
+            "segment_details": [attrs.asdict(m) for m in segment_meanings(segments, known)],
+            "stale": newer_than_run(profile.run, profile.customer.created_at, totals),
+        }
 
     def customer_profile(
         self, external_id: str, *, last: int = 10, unmask: bool = False

@@ -12,6 +12,7 @@ import numpy as np
 from crm.core.components import Metric, Table
 from crm.core.errors import ConfigError
 from crm.core.pipeline import SegmentationResult
+from crm.core.report_model import Figure, Series
 
 #: Metric kinds whose per-segment mean is shown in the summary (raw quantities, not scores).
 SUMMARY_MEAN_KINDS = ("days", "count", "money")
@@ -83,7 +84,52 @@ def segment_summary(result: SegmentationResult) -> Table:
                     segment.action if segment else "",
                 )
             )
-    return Table(columns=columns, rows=tuple(rows), title=f"Segments as of {result.as_of}")
+    return Table(
+        columns=columns,
+        rows=tuple(rows),
+        title=f"Segments as of {result.as_of}",
+        name="segments",
+        customers_column="customers",
+    )
+
+
+def segment_figures(result: SegmentationResult) -> tuple[Figure, ...]:
+    """Per segmentation, a bar chart of each segment's share of customers and of revenue."""
+    total = len(result.facts)
+    revenue = result.facts.revenue_minor
+    total_revenue = int(revenue.sum())
+    figures = []
+    for outcome in result.outcomes:
+        names, counts, shares, revenue_shares = [], [], [], []
+        for index, segment in [*enumerate(outcome.segments), (-1, None)]:
+            members = outcome.codes == index
+            count = int(members.sum())
+            if segment is None and count == 0:
+                continue
+            names.append(segment.name if segment else UNSEGMENTED)
+            counts.append(count)
+            shares.append(round(100 * count / total, 2) if total else 0.0)
+            seg_revenue = int(revenue[members].sum())
+            revenue_shares.append(
+                round(100 * seg_revenue / total_revenue, 2) if total_revenue else 0.0
+            )
+        figures.append(
+            Figure(
+                kind="bar",
+                title=f"{outcome.name}: segment sizes and revenue",
+                categories=tuple(names),
+                series=(
+                    Series(name="share of customers", values=shares, customers=counts),
+                    Series(name="share of revenue", values=revenue_shares, customers=counts),
+                ),
+                x_label="segment",
+                y_label="share",
+                unit="%",
+                caption=f"Each segment of {outcome.name} as a share of all {total} customers "
+                "and of all revenue.",
+            )
+        )
+    return tuple(figures)
 
 
 def customer_rows(

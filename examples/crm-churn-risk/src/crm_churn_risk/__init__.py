@@ -2,7 +2,8 @@
 
 It contributes
 - the scorer `churn`, publishing `churn.overdue` and `churn.complaints` for every customer, and
-- the segmentation `churn`, putting every customer who purchased in "Churn risk" or "Stable".
+- the segmentation `churn`, putting every customer who purchased in "Churn risk" or "Stable",
+- the report `churn`, a chart and a table of how overdue customers are (`crm report churn`).
 
 Both read their options from the `[churn]` table of crm.toml (see `ChurnOptions`).
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crm import ScorerSpec, SegmentationSpec, hookimpl
+from crm import ReportSpec, ScorerSpec, SegmentationSpec, hookimpl
 
 from crm_churn_risk.options import ChurnOptions
+from crm_churn_risk.report import ChurnReport
 from crm_churn_risk.scoring import METRICS, ChurnScorer
 from crm_churn_risk.segmentation import churn_segmenter
 
-__all__ = ["ChurnOptions", "ChurnScorer", "churn_segmenter"]
+__all__ = ["ChurnOptions", "ChurnReport", "ChurnScorer", "churn_segmenter"]
 
 
 def _scorer(_options: ChurnOptions) -> ChurnScorer:
@@ -45,5 +47,17 @@ def register_segmentations(register: Callable[[SegmentationSpec], None]) -> None
             factory=churn_segmenter,
             options=ChurnOptions,
             description="Churn risk or Stable, for every customer who purchased.",
+        )
+    )
+
+
+@hookimpl
+def register_reports(register: Callable[[ReportSpec], None]) -> None:
+    register(
+        ReportSpec(
+            name="churn",
+            factory=ChurnReport,
+            options=ChurnOptions,
+            description="How overdue customers are, and how many are at risk.",
         )
     )

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from crm import Metric, ScorerSpec, SegmentationSpec, hookimpl
+from crm import Metric, ReportSpec, ScorerSpec, SegmentationSpec, hookimpl
 from crm_rfm.options import RfmOptions, RfmThresholds, default_segment_map
 
 if TYPE_CHECKING:
     from crm.core.segment_map import SegmentMap
+    from crm_rfm.report import RfmExplainReport, RfmReport
     from crm_rfm.scoring import RfmScorer
 
 __version__ = "0.1.0"
@@ -65,6 +66,42 @@ SEGMENTATION = SegmentationSpec(
     options=RfmOptions,
     description="RFM segments from a grid of scores (default: 11 segments over R x FM)",
 )
+
+
+def make_report(options: RfmOptions) -> RfmReport:
+    from crm_rfm.report import RfmReport
+
+    return RfmReport(options)
+
+
+def make_explain_report(options: RfmOptions) -> RfmExplainReport:
+    from crm_rfm.report import RfmExplainReport
+
+    return RfmExplainReport(options)
+
+
+REPORTS = (
+    ReportSpec(
+        name="rfm",
+        factory=make_report,
+        options=RfmOptions,
+        description="R x FM grid as a heat map, score distributions and this run's cut points",
+    ),
+    ReportSpec(
+        name="rfm-explain",
+        factory=make_explain_report,
+        options=RfmOptions,
+        description="the segment map and this run's cut points: why a customer is where they are",
+        in_document=False,
+        explains="rfm",
+    ),
+)
+
+
+@hookimpl
+def register_reports(register: Callable[[ReportSpec], None]) -> None:
+    for spec in REPORTS:
+        register(spec)
 
 
 @hookimpl

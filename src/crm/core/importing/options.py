@@ -11,13 +11,19 @@ from typing import Any, Literal
 from attrs import Attribute, field, frozen
 
 from crm.core.errors import ConfigError
+from crm.core.import_formats import (
+    WHITESPACE_DELIMITER,
+    date_format_problem,
+    delimiter_problem,
+    mapping_problem,
+)
 
 #: Kinds are lower-case words; `KNOWN_KINDS` in `crm.core.interaction` lists the ones models use.
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 #: The kind of a row when the file has no kind column (or an empty cell) and no `kind` is given.
 DEFAULT_KIND = "purchase"
 #: `delimiter` value for files whose columns are separated by runs of spaces (CDNOW_master.txt).
-WHITESPACE = "whitespace"
+WHITESPACE = WHITESPACE_DELIMITER
 FILE_FORMATS = ("csv", "jsonl")
 
 
@@ -25,20 +31,21 @@ def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(value))
 
 
+# The value rules are crm.core.import_formats', which crm.toml structuring applies too: what
+# `crm config check` accepts, `crm import` accepts.
+
+
 def _check_mapping(_instance: Any, _attribute: Attribute[Any], value: Mapping[str, str]) -> None:
     for name, column in value.items():
-        if not isinstance(name, str) or not isinstance(column, str) or not column.strip():
+        if not isinstance(name, str) or not isinstance(column, str) or mapping_problem(column):
             raise ConfigError(
                 f'import mapping {name!r}: expected FIELD = "column name", got {column!r}'
             )
 
 
 def _check_delimiter(_instance: Any, _attribute: Attribute[Any], value: str) -> None:
-    if value != WHITESPACE and (len(value) != 1 or value in "\"'\r\n"):
-        raise ConfigError(
-            f"import delimiter {value!r}: expected one character such as ',', '\\t' or ';', "
-            f"or {WHITESPACE!r} for columns separated by runs of spaces"
-        )
+    if (problem := delimiter_problem(value)) is not None:
+        raise ConfigError(f"import delimiter {value!r}: {problem}")
 
 
 def _check_file_format(_instance: Any, _attribute: Attribute[Any], value: str | None) -> None:
@@ -57,11 +64,8 @@ def _check_kind(_instance: Any, _attribute: Attribute[Any], value: str | None) -
 
 
 def _check_date_format(_instance: Any, _attribute: Attribute[Any], value: str | None) -> None:
-    if value is not None and "%" not in value:
-        raise ConfigError(
-            f"import date format {value!r}: expected strptime directives such as '%Y%m%d' "
-            "or '%m/%d/%Y %H:%M' (leave it unset for ISO 8601)"
-        )
+    if (problem := date_format_problem(value)) is not None:
+        raise ConfigError(f"import date format {value!r}: {problem}")
 
 
 def _check_batch_size(_instance: Any, _attribute: Attribute[Any], value: int) -> None:

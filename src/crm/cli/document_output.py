@@ -1,0 +1,125 @@
+"""A report document in each output format of `crm report`.
+
+- `table`: for people at a terminal: section titles, texts, tables fitting the width (shares as
+  bars), figures as bars or grids of text;
+- `csv` and `json`: the tables only, stable for scripts. A document with one table prints it as
+  `crm segment` prints its summary (JSON: a list of row objects); with several, JSON is an object
+  from `<report>.<table>` to its rows, and CSV needs `--table` to pick one;
+- `html`: one self-contained file (`crm.core.rendering.html`).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import IO
+
+import click
+
+from crm.cli.output import render, render_json
+from crm.cli.segment_layout import is_summary, render_summary
+from crm.cli.terminal import console, figure_lines, printable, rich_table, terminal_width
+from crm.core.components import Table
+from crm.core.errors import ConfigError
+from crm.core.report_model import Document, Figure, Text
+
+DOCUMENT_FORMATS = ("table", "csv", "json", "html")
+
+
+def named_tables(document: Document) -> dict[str, Table]:
+    """Every table of the document by `<report>.<table>` (the table's name, else its number)."""
+    tables: dict[str, Table] = {}
+    for section in document.sections:
+        for number, table in enumerate(section.tables, start=1):
+            key = f"{section.report}.{table.name or number}"
+            while key in tables:
+                key += "+"
+            tables[key] = table
+    return tables
+
+
+def chosen_tables(document: Document, table: str | None) -> dict[str, Table]:
+    tables = named_tables(document)
+    if table is None:
+        return tables
+    if table not in tables:
+        raise ConfigError(f"no table {table!r} in this report; tables: {', '.join(tables)}")
+    return {table: tables[table]}
+
+
+def render_csv(document: Document, stream: IO[str], table: str | None = None) -> None:
+    tables = chosen_tables(document, table)
+    if len(tables) != 1:
+        names = ", ".join(tables) or "none"
+        raise ConfigError(
+            f"CSV holds one table and this report has {len(tables)} ({names}); "
+            "pick one with --table NAME, or use --format json"
+        )
+    render(next(iter(tables.values())), "csv", stream)
+
+
+def render_json_tables(document: Document, stream: IO[str], table: str | None = None) -> None:
+    tables = chosen_tables(document, table)
+    rows = {
+        key: [dict(zip(t.columns, row, strict=True)) for row in t.rows] for key, t in tables.items()
+    }
+    render_json(next(iter(rows.values())) if len(rows) == 1 else rows, stream)
+
+
+def render_terminal(document: Document, stream: IO[str], width: int | None = None) -> None:
+    from rich.rule import Rule
+
+    width = width or terminal_width()
+    out = console(stream, width)
+    head = document.header
+    run = "a fresh run" if head.run_id is None else f"run {head.run_id}"
+    out.print(printable(f"{document.title}: {run}, as of {head.as_of}, {head.customers} customers"))
+    for section in document.sections:
+        out.print(Rule(printable(section.title), align="left", characters="─"))
+        for block in section.blocks:
+            if isinstance(block, Table) and is_summary(block):
+                render_summary(block, stream, width=width)
+            elif isinstance(block, Table):
+                out.print(rich_table(block))
+            elif isinstance(block, Text):
+                out.print(printable(block.text))
+            elif isinstance(block, Figure):
+                for line in figure_lines(block, width):
+                    out.print(line, overflow="crop", no_wrap=True)
+            out.print("")
+
+
+def emit_report(
+    document: Document, fmt: str, output: Path | None, *, table: str | None = None
+) -> None:
+    """Write the document to `output` (a file) or stdout in format `fmt`."""
+    if fmt == "html":
+        from crm.core.rendering.html import render_html
+
+        text = render_html(document)
+        if output is None:
+            sys.stdout.write(text)
+            return
+        output.write_text(text, encoding="utf-8")
+        figures = len(document.figures)
+        click.echo(
+            f"wrote {len(document.sections)} section(s), {figures} figure(s) to {output}", err=True
+        )
+        return
+    if output is None:
+        _write(document, fmt, sys.stdout, table)
+        return
+    buffer = io.StringIO()  # rendered first: a report that cannot be written leaves no file
+    _write(document, fmt, buffer, table)
+    output.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    click.echo(f"wrote {len(document.sections)} section(s) to {output}", err=True)
+
+
+def _write(document: Document, fmt: str, stream: IO[str], table: str | None) -> None:
+    if fmt == "csv":
+        render_csv(document, stream, table)
+    elif fmt == "json":
+        render_json_tables(document, stream, table)
+    else:
+        render_terminal(document, stream)
