@@ -48,12 +48,12 @@ def test_stage_table_counts_skips_and_out_of_order_events_as_documented(
     logs.write_log(engine, LOG)
     table = api.journey_stages(logs.project(engine), as_of=AS_OF)
     assert table.rows == (
-        # stage, reached, observed, current, conversion, dropped, dropped_share, median days
-        ("attention", 6, 3, 0, 1.0, 0, 0.0, 0.0),
-        ("interest", 6, 2, 1, 0.8333, 1, 0.1667, 0.0),
-        ("desire", 5, 1, 0, 1.0, 0, 0.0, 0.0),
-        ("action", 5, 5, 3, 0.6, 2, 0.4, 2.0),
-        ("satisfaction", 3, 3, 2, None, None, None, None),
+        # stage, reached, observed, current, convert, dropped, median days to the next stage
+        ("attention", 6, 3, 0, 1.0, 0, 0.0),
+        ("interest", 6, 2, 1, 0.8333, 1, 0.0),
+        ("desire", 5, 1, 0, 1.0, 0, 0.0),
+        ("action", 5, 5, 3, 0.6, 2, 2.0),
+        ("satisfaction", 3, 3, 2, None, None, None),
     )
 
 
@@ -123,7 +123,7 @@ def test_an_empty_stage_has_no_conversion_into_it_and_no_median(
     assert [row[:3] for row in table.rows] == [
         ("identify", 6, 4), ("acquire", 5, 5), ("retain", 2, 2), ("grow", 0, 0),
     ]  # fmt: skip
-    assert table.rows[2][4:] == (0.0, 2, 1.0, None)
+    assert table.rows[2][4:] == (0.0, 2, None)
 
 
 def test_paths_to_action_follow_the_order_of_first_reach(

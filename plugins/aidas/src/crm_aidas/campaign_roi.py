@@ -211,7 +211,7 @@ def _row(
     elif cost_minor == 0:
         notes.append("cost 0")
     else:
-        roi = round((revenue - cost_minor) / cost_minor, 4)
+        roi = round((revenue - cost_minor) / cost_minor, 2)
     if cost_minor is not None and conversions > 0:
         per_conversion = _money(cost_minor / conversions)
     return (

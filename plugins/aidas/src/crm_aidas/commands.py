@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from crm import Table
 from crm.cli.app import get_app
 from crm.cli.output import emit, output_options
 from crm.cli.segment_command import parse_date
@@ -55,8 +56,9 @@ def journey(
 ) -> None:
     """Journey stages: reached, conversion to the next stage, drop-off, days to the next stage.
 
-    Columns: stage, reached, observed (had an event of the stage itself), current, conversion,
-    dropped, dropped_share, median_days_to_next (with --by, the channel or campaign first).
+    Columns: stage, reached, observed (had an event of the stage itself), current, convert (to
+    the next stage), dropped, days_next (median days to the next stage); with --by: the channel
+    or campaign, stage, reached, convert, dropped, days_next.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -115,6 +117,20 @@ def four_c(ctx: click.Context, by: str, as_of: date | None, fmt: str, output: Pa
     emit(api.four_c(get_app(ctx).project, by=by, as_of=as_of), fmt, output)
 
 
+#: On a terminal: these columns, under short names, so that 80 columns hold them.
+TERMINAL_CAMPAIGN_COLUMNS = {
+    "campaign": "campaign", "reach": "reach", "responses": "resp", "conversions": "conv",
+    "revenue": "revenue", "cost": "cost", "roi": "roi", "cost_per_conversion": "per_conv",
+}  # fmt: skip
+
+
+def narrowed(table: Table, columns: dict[str, str]) -> Table:
+    """The table with only `columns`, renamed (csv and json keep every column as it is)."""
+    at = [table.columns.index(column) for column in columns]
+    rows = tuple(tuple(row[i] for i in at) for row in table.rows)
+    return Table(columns=tuple(columns.values()), rows=rows, title=table.title)
+
+
 @click.group(invoke_without_command=True)
 @AS_OF
 @click.option(
@@ -140,7 +156,8 @@ def campaigns(
     """Campaign results: reach, responses, attributed conversions and revenue, cost, ROI.
 
     Columns: campaign, channel, start, reach, responses, response_rate, conversions, revenue,
-    cost, roi, cost_per_conversion, note. Attribution is not causation: see
+    cost, roi, cost_per_conversion, note (as a table on a terminal: campaign, reach, resp,
+    conv, revenue, cost, roi, per_conv, with the notes on stderr). Attribution is not causation: see
     `crm campaigns holdout` for uplift against comparable untouched customers.
     """
     if ctx.invoked_subcommand is not None:
@@ -150,6 +167,13 @@ def campaigns(
     table = api.campaign_results(
         get_app(ctx).project, as_of=as_of, attribution=attribution, window_days=window_days
     )
+    if fmt == "table" and output is None:
+        # For a terminal: the money columns, and the notes (no cost: ROI unavailable) on stderr.
+        note = table.columns.index("note")
+        for row in table.rows:
+            if row[note]:
+                click.echo(f"{row[0]}: {row[note]}", err=True)
+        table = narrowed(table, TERMINAL_CAMPAIGN_COLUMNS)
     emit(table, fmt, output)
 
 

@@ -15,9 +15,10 @@ Per customer (the exact rules, with examples, are in the README):
 - `current`: the furthest stage, or the one before it when the furthest stage has `against`
   kinds and the last such event is later than both the last event of the stage and the last
   `resolved_by` event (a complaint after the last feedback: not satisfied now);
-- first touch: the customer's first stage event; last touch: their last stage event before the
-  first action event (the action event itself when nothing came before; the last stage event
-  when they never acted). Each gives a channel and a campaign (None when not recorded).
+- first touch: the customer's stage events from the first; last touch: their stage events up to
+  the last one before the first action event (the action event itself when nothing came before;
+  the last stage event when they never acted). Each gives the first (or last) channel and
+  campaign recorded among them (None when none is).
 """
 
 from __future__ import annotations
@@ -369,21 +370,33 @@ def _touches(
         new[1:] = cust[acted[1:]] != cust[acted[:-1]]
         first_action[cust[acted[new]]] = rank[acted[new]]
     touches = np.where(first_action >= 0, first_action, counts).astype(np.int64)
-    # First touch: rank 0. Last touch: rank first_action - 1 (or the action itself, at rank 0;
-    # or the last stage event when they never acted).
+    # Last touch before the action: rank first_action - 1, or the action itself (rank 0) when
+    # nothing came before, or the last stage event when they never acted. Each property takes
+    # the first known value from the start, and the last known value up to that rank.
     last_rank = np.where(
         first_action > 0, first_action - 1, np.where(first_action == 0, 0, counts - 1)
     )
     touch: dict[tuple[str, str], NDArray[np.object_]] = {}
-    has = counts > 0
     for prop in _PROPS:
         values = getattr(chunk, prop)
-        for which, ranks in (("first", np.zeros(n, dtype=np.int64)), ("last", last_rank)):
-            column = np.full(n, None, dtype=object)
-            if values is not None and index.size:
-                at = starts[has] + ranks[has]
-                column[has] = values[index[at]]
-            touch[(which, prop)] = column
+        first_value = np.full(n, None, dtype=object)
+        last_value = np.full(n, None, dtype=object)
+        if values is not None and index.size:
+            mine = values[index]
+            known = mine.astype(bool)  # labels are non-empty text, None when not recorded
+            pick = np.flatnonzero(known)
+            if pick.size:
+                who_k = cust[pick]
+                new = np.ones(pick.size, dtype=bool)
+                new[1:] = who_k[1:] != who_k[:-1]
+                first_value[who_k[new]] = mine[pick[new]]
+                upto = pick[rank[pick] <= last_rank[who_k]]
+                who_u = cust[upto]
+                end = np.ones(upto.size, dtype=bool)
+                end[:-1] = who_u[1:] != who_u[:-1]
+                last_value[who_u[end]] = mine[upto[end]]
+        touch[("first", prop)] = first_value
+        touch[("last", prop)] = last_value
     return touches, touch
 
 

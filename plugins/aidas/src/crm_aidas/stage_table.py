@@ -3,10 +3,10 @@
 For stage k of a set with stages 0..S-1, over a group of customers:
 - `reached`: customers whose furthest stage is k or later; `observed`: those with an event of
   stage k itself (fewer when some skip it); `current`: customers whose current stage is k;
-- `conversion`: reached[k+1] / reached[k] (none for the last stage, or when nobody reached k);
-- `dropped`: reached[k] - reached[k+1], the customers whose journey stops at k so far, and
-  `dropped_share` = dropped / reached[k];
-- `median_days_to_next`: median of entry[k+1] - entry[k] in days over the customers who reached
+- `convert`: reached[k+1] / reached[k] (none for the last stage, or when nobody reached k);
+- `dropped`: reached[k] - reached[k+1], the customers whose journey stops at k so far (as a share
+  of reached[k] it is 1 - conversion);
+- `days_next`: median of entry[k+1] - entry[k] in days over the customers who reached
   k+1 (none when nobody did).
 """
 
@@ -23,10 +23,10 @@ from crm_aidas.journey import DAY, TOUCHES, Journeys
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-STAGE_COLUMNS = (
-    "stage", "reached", "observed", "current", "conversion", "dropped", "dropped_share",
-    "median_days_to_next",
-)  # fmt: skip
+#: Short names, so the table fits 80 columns (the drop-off share is 1 - conversion).
+STAGE_COLUMNS = ("stage", "reached", "observed", "current", "convert", "dropped", "days_next")
+#: The breakdown leaves out observed and current to make room for the channel or campaign.
+BREAKDOWN_COLUMNS = ("stage", "reached", "convert", "dropped", "days_next")
 
 
 def _ratio(top: int, bottom: int) -> float | None:
@@ -47,13 +47,10 @@ def stage_rows(journeys: Journeys, names: Sequence[str]) -> list[tuple[Any, ...]
             days = (journeys.entry[both, k + 1] - journeys.entry[both, k]) / DAY
             median: float | None = round(float(np.median(days)), 2) if days.size else None
             conversion, dropped = _ratio(after, here), here - after
-            share = _ratio(dropped, here)
         else:
-            median = conversion = share = None
+            median = conversion = None
             dropped = None
-        rows.append(
-            (name, here, int(observed[k]), int(current[k]), conversion, dropped, share, median)
-        )
+        rows.append((name, here, int(observed[k]), int(current[k]), conversion, dropped, median))
     return rows
 
 
@@ -76,7 +73,8 @@ def breakdown_table(
         raise ValueError(f"touch must be one of {TOUCHES}, got {touch!r}")
     labels = group_labels(journeys.touch[(touch, prop)])
     rows: list[tuple[Any, ...]] = []
+    keep = [STAGE_COLUMNS.index(column) for column in BREAKDOWN_COLUMNS]
     for value in sorted(set(labels.tolist())):
         part = journeys.take(labels == value)
-        rows += [(value, *row) for row in stage_rows(part, names)]
-    return Table(columns=(prop, *STAGE_COLUMNS), rows=tuple(rows), title=title)
+        rows += [(value, *(row[i] for i in keep)) for row in stage_rows(part, names)]
+    return Table(columns=(prop, *BREAKDOWN_COLUMNS), rows=tuple(rows), title=title)
