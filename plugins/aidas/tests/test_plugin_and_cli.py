@@ -37,7 +37,9 @@ def test_hook_implementations_match_the_crm_hook_specs() -> None:
     pm.register(crm_aidas, "aidas")
     pm.check_pending()
     implemented = {caller.name for caller in pm.get_hookcallers(crm_aidas) or ()}
-    assert implemented == {"register_stage_models", "register_scorers", "register_commands"}
+    assert implemented == {
+        "register_stage_models", "register_scorers", "register_reports", "register_commands",
+    }  # fmt: skip
 
 
 def test_importing_the_plugin_imports_neither_numpy_nor_sqlalchemy() -> None:
@@ -127,3 +129,35 @@ def test_report_sections_without_rfm_leave_out_the_4c_table(
     sections = report_sections(logs.project(engine))
     assert set(sections) == {"stages", "stages_by_channel", "paths", "flows", "campaigns"}
     assert sections["stages"].rows[3][:2] == ("action", 1)
+
+
+def test_the_journey_report_has_its_sections_in_the_html_document(
+    tmp_path: Path, logs: types.SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "crm.toml").write_text(CONFIG.replace('["aidas"]', '["aidas", "rfm"]'))
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    ensure_schema(engine)
+    logs.write_log(
+        engine,
+        [
+            {"customer": "a", "kind": "campaign_touch", "day": 0, "campaign": "X"},
+            {"customer": "a", "kind": "purchase", "day": 2, "amount": 500},
+            {"customer": "b", "kind": "visit", "day": 1, "channel": "web"},
+        ],
+        campaigns=[{"id": "X", "name": "X", "starts_on": logs.day(0), "cost_minor": 100}],
+    )
+    engine.dispose()
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(cli, ["report", "journey", "--as-of", "2024-02-01", "-f", "json"])
+    assert done.exit_code == 0, done.output
+    tables = json.loads(done.stdout)
+    campaign = next(rows for rows in tables.values() if rows and "roi" in rows[0])
+    assert (campaign[0]["campaign"], campaign[0]["roi"]) == ("X", 4.0)
+    out = tmp_path / "report.html"
+    done = CliRunner().invoke(
+        cli, ["report", "--as-of", "2024-02-01", "-f", "html", "-o", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    html = out.read_text()
+    for title in ("Journey stages", "Paths to action", "4C view", "Campaign ROI"):
+        assert title in html

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from crm import Metric, ScorerSpec, StageModelSpec, hookimpl
+from crm import Metric, ReportSpec, ScorerSpec, StageModelSpec, hookimpl
 from crm_aidas.options import AidasOptions, Repeat, StageOptions, StageSet
 
 if TYPE_CHECKING:
     import click
 
+    from crm_aidas.report import JourneyReport
     from crm_aidas.scoring import JourneyScorer, JourneyStage
 
 __version__ = "0.1.0"
@@ -36,6 +37,19 @@ def make_scorer(options: AidasOptions) -> JourneyScorer:
 
     return JourneyScorer(options)
 
+
+def make_report(options: AidasOptions) -> JourneyReport:
+    from crm_aidas.report import JourneyReport
+
+    return JourneyReport(options)
+
+
+REPORT = ReportSpec(
+    name="journey",
+    factory=make_report,
+    options=AidasOptions,
+    description="journey stages by channel, paths to action, the 4C view, campaign ROI",
+)
 
 SCORER = ScorerSpec(
     name="aidas",
@@ -68,6 +82,11 @@ def register_stage_models(register: Callable[[StageModelSpec], None]) -> None:
 @hookimpl
 def register_scorers(register: Callable[[ScorerSpec], None]) -> None:
     register(SCORER)
+
+
+@hookimpl
+def register_reports(register: Callable[[ReportSpec], None]) -> None:
+    register(REPORT)
 
 
 @hookimpl
