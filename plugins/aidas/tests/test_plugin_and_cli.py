@@ -15,7 +15,6 @@ import pluggy
 import pytest
 from click.testing import CliRunner
 from crm_aidas.options import AidasOptions, shipped_sets
-from crm_aidas.sections import report_sections
 
 from crm import ConfigError
 from crm.cli import cli
@@ -120,15 +119,6 @@ def test_commands_print_data_in_every_format(
     assert done.stdout.splitlines()[1] == "X,,2024-01-01,1,0,0,1,5,1,4,1,"
     done = runner.invoke(cli, ["journey", "--by", "channel", "--as-of", "2024-02-01"])
     assert done.exit_code == 0 and "web" in done.stdout
-
-
-def test_report_sections_without_rfm_leave_out_the_4c_table(
-    engine: object, logs: types.SimpleNamespace
-) -> None:
-    logs.write_log(engine, [{"customer": "a", "kind": "purchase", "day": 0, "amount": 100}])
-    sections = report_sections(logs.project(engine))
-    assert set(sections) == {"stages", "stages_by_channel", "paths", "flows", "campaigns"}
-    assert sections["stages"].rows[3][:2] == ("action", 1)
 
 
 def test_the_journey_report_has_its_sections_in_the_html_document(
