@@ -8,17 +8,30 @@ from typing import Any
 import numpy as np
 import pytest
 from attrs import frozen
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from crm import Metric, ScorerSpec, Segment, SegmentationSpec, hookimpl
 from crm.testing import engine  # noqa: F401  (the SQLite + PostgreSQL fixture)
 
-# Property tests: a few seconds of examples each by default and in CI; CRM_HYPOTHESIS_PROFILE=long
-# for a thorough local run. No deadline: a slow example on a busy 2-core machine is not a bug.
-settings.register_profile("ci", max_examples=60, deadline=None)
-settings.register_profile("long", max_examples=3000, deadline=None)
-settings.load_profile(os.environ.get("CRM_HYPOTHESIS_PROFILE", "ci"))
+# Property tests: a few seconds of examples per property in CI ("ci", the default), thousands
+# locally with CRM_HYPOTHESIS_PROFILE=long (or HYPOTHESIS_PROFILE). Examples reuse one database per test and clean it up,
+# hence the function-scoped fixture is fine; no deadline, the machine is shared.
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "long",
+    max_examples=2_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(
+    os.environ.get("CRM_HYPOTHESIS_PROFILE") or os.environ.get("HYPOTHESIS_PROFILE", "ci")
+)
 
 
 def insert_customers_and_purchases(

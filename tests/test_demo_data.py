@@ -50,7 +50,7 @@ def _load(directory: Path, **kwargs: Any) -> Loaded:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     """The default data set: 2,000 customers, two years ending 2026-06-30."""
-    return _load(tmp_path_factory.mktemp("demo"))
+    return _load(tmp_path_factory.mktemp("demo"), duplicates=0.0)
 
 
 def _one_time_share(data: Loaded) -> float:

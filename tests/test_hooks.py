@@ -275,6 +275,54 @@ def test_a_failing_customer_erased_undoes_the_whole_erasure(tmp_path: Path, seed
         assert name == "Ann"
 
 
+class MergeWatcher:
+    """Owns one row per customer in a table of its own and moves it with every merge."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, bool, tuple[int, ...]]] = []
+
+    @hookimpl
+    def customers_merged(self, merge: Any, connection: Any) -> None:
+        from sqlalchemy import text
+
+        self.calls.append((merge.survivor_id, merge.undone, merge.merged_ids))
+        # Inside the merge's transaction: the interactions have moved already.
+        owners = connection.execute(text("SELECT DISTINCT customer_id FROM interaction")).all()
+        connection.execute(text("CREATE TABLE IF NOT EXISTS seen (owners INTEGER)"))
+        connection.execute(text("INSERT INTO seen VALUES (:n)"), {"n": len(owners)})
+
+
+def test_hook_customers_merged(tmp_path: Path, seed: Any) -> None:
+    from sqlalchemy import text
+
+    plugin = MergeWatcher()
+    project = project_with(tmp_path, ("watch", plugin))
+    seed(project.engine, PURCHASES)  # customer a is id 1, b is id 2
+    merge = project.merge_customers("a", ["b"])
+    project.unmerge(merge.id)
+    assert plugin.calls == [(1, False, (2,)), (1, True, (2,))]
+    with project.engine.connect() as conn:
+        # merged: every interaction on a (1 owner); undone: back on a and b (2 owners)
+        assert conn.execute(text("SELECT owners FROM seen")).scalars().all() == [1, 2]
+
+
+class FailingMergeWatcher:
+    @hookimpl
+    def customers_merged(self) -> None:
+        raise RuntimeError("cannot move loyalty points")
+
+
+def test_a_failing_customers_merged_rolls_the_merge_back(tmp_path: Path, seed: Any) -> None:
+    from crm.core.errors import PluginError
+
+    project = project_with(tmp_path, ("points", FailingMergeWatcher()))
+    seed(project.engine, PURCHASES)
+    with pytest.raises(PluginError, match=r"'points'.*cannot move loyalty points"):
+        project.merge_customers("a", ["b"])
+    assert project.merges(include_undone=True) == []
+    assert project.merged_into("b") is None
+
+
 def test_a_plugin_may_accept_fewer_arguments_than_the_spec(tmp_path: Path) -> None:
     class NoArgs:
         called = False
@@ -298,6 +346,7 @@ def test_the_hook_list_is_what_the_docs_and_this_module_cover() -> None:
     assert HOOK_NAMES == [
         "configure",
         "customer_erased",
+        "customers_merged",
         "register_commands",
         "register_reports",
         "register_scorers",

@@ -6,14 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from crm.core.importing.money import Money, Number
 from crm.core.importing.parsers import (
     Date,
     DateTime,
     FieldError,
     Flag,
     Kind,
-    Money,
-    Number,
     Parser,
     Text,
     parse_cells,
@@ -32,7 +31,8 @@ from crm.core.importing.parsers import (
         ("1.005", 100),  # exact decimal 100.5 cents, not the float 1.00499999...
         ("1E+3", 100000),
         (" 7.5 ", 750),
-        ("9999999999999999.99", 999999999999999999),
+        ("999999999999.99", 99999999999999),  # the largest amount
+        ("-999999999999.99", -99999999999999),
     ],
 )
 def test_money_is_exact_cents_rounded_half_even(cell: str, cents: int) -> None:
@@ -56,6 +56,21 @@ def test_money_is_exact_cents_rounded_half_even(cell: str, cents: int) -> None:
         ("NaN", "'NaN' is not a finite number"),
         ("-Infinity", "'-Infinity' is not a finite number"),
         ("1e16", "'1e16' is too large (the limit is 10^16)"),
+        (
+            "9999999999999999.99",
+            "'9999999999999999.99' is too large: an amount is at most 999,999,999,999.99 "
+            "either way, so that sums of amounts stay exact",
+        ),
+        (
+            "-1000000000000",
+            "'-1000000000000' is too large: an amount is at most 999,999,999,999.99 "
+            "either way, so that sums of amounts stay exact",
+        ),
+        (
+            "999999999999.995",  # rounds half-even to 1,000,000,000,000.00
+            "'999999999999.995' is too large: an amount is at most 999,999,999,999.99 "
+            "either way, so that sums of amounts stay exact",
+        ),
     ],
 )
 def test_money_refuses_what_is_not_an_exact_amount(cell: str, reason: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from crm.cli.app import App, CrmCommandError, get_app
 from crm.cli.config_command import config
@@ -24,6 +25,7 @@ from crm.cli.report_command import report
 from crm.cli.runs_command import runs
 from crm.cli.segment_command import segment
 from crm.core.audit_label import command_label
+from crm.core.database import describe_database_error
 from crm.core.errors import ConfigFileMissing, CrmError
 
 
@@ -82,6 +84,12 @@ class PluginGroup(click.Group):
             raise
         except BrokenPipeError:
             raise  # `crm ... | head`: click exits quietly with status 1
+        except SQLAlchemyError as exc:
+            # One line from the database; never the statement or its parameters (a stored run's
+            # parameters hold the configuration, the URL among it).
+            if isinstance(ctx.obj, App) and ctx.obj.debug:
+                raise
+            raise CrmCommandError(describe_database_error(exc)) from exc
         except Exception as exc:
             # A bug, not a user error: one line for cron logs, the traceback behind --debug.
             if isinstance(ctx.obj, App) and ctx.obj.debug:

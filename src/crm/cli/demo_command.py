@@ -46,6 +46,38 @@ DEMO_SEGMENTATIONS = {
 }
 
 
+#: Identification settings for the sample data (used when the idic plugin is enabled): its
+#: phone numbers are written nationally too, and its made-up mail domains take "+tags".
+DEMO_IDENTIFY = {
+    "country_regions": {
+        "Germany": "DE", "France": "FR", "United Kingdom": "GB", "United States": "US",
+        "Netherlands": "NL", "Spain": "ES", "Italy": "IT", "Austria": "AT",
+    },
+    "email_domains": {
+        domain: {"plus_addressing": True}
+        for domain in ("example.com", "example.net", "example.org")
+    },
+}  # fmt: skip
+
+
+#: Next-best actions for the sample data (idic): over idic's own scores, so they need no other
+#: plugin; highest priority first.
+DEMO_ACTIONS = {
+    "default": {"action": "Monthly newsletter", "channel": "email"},
+    "rules": [
+        {"action": "Check the possible duplicate record", "channel": "crm", "priority": 100,
+         "when": ["idic.duplicate_weight >= 0"]},
+        {"action": "Call from the account manager", "channel": "phone", "priority": 90,
+         "when": ["idic.key_account == 1"]},
+        {"action": "Early access to the new collection", "channel": "email", "priority": 80,
+         "when": ["idic.abcd == 1"]},
+        {"action": "Upgrade offer", "channel": "email", "priority": 70, "when": ["idic.abcd == 3"]},
+        {"action": "Thank-you voucher by text", "channel": "sms", "priority": 60,
+         "when": ["idic.abcd == 2"]},
+    ],
+}  # fmt: skip
+
+
 def demo_config() -> dict[str, object]:
     from crm.core.plugins import installed_plugins
 
@@ -53,6 +85,8 @@ def demo_config() -> dict[str, object]:
     config = default_config(enabled)
     if "rfm" in enabled:
         config["segmentations"] = DEMO_SEGMENTATIONS
+    if "idic" in enabled:
+        config["idic"] = {"identify": DEMO_IDENTIFY, "actions": DEMO_ACTIONS}
     return config
 
 

@@ -1,16 +1,26 @@
-"""Engines and schema creation: SQLite beside crm.toml by default, any SQLAlchemy URL otherwise."""
+"""Engines, schema creation and writers taking turns: SQLite beside crm.toml by default, any
+SQLAlchemy URL otherwise.
+
+Two crm processes may write to one database at once (a cron import and a person running
+`crm segment`). They take turns instead of failing: on SQLite the writer waits for the database's
+write lock (`CRM_BUSY_TIMEOUT` seconds, with a message on stderr while it waits); on PostgreSQL
+schema creation and imports are serialised with transaction-level advisory locks. A database
+error reaches the user as one line that never holds the SQL, its parameters or a password.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from crm.core.errors import ConfigError, CrmError
 from crm.core.redaction import redact_url
@@ -18,6 +28,20 @@ from crm.core.schema import SCHEMA_VERSION, Base, MetaRow
 
 DATABASE_URL_ENV = "CRM_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "crm.db"
+#: Seconds a writer waits for another process's write lock on SQLite before giving up.
+BUSY_TIMEOUT_ENV = "CRM_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT = 300.0
+
+#: First key of crm's PostgreSQL advisory locks ("crm" in ASCII), the second is the schema's hash.
+_LOCK_SPACE = 0x63726D00
+SCHEMA_LOCK = _LOCK_SPACE + 1
+IMPORT_LOCK = _LOCK_SPACE + 2
+
+_log = logging.getLogger("crm.database")
+
+
+class DatabaseBusyError(CrmError):
+    """Another process held the database's write lock for longer than the busy timeout."""
 
 
 def _unreadable_url(url: str) -> str:
@@ -68,6 +92,30 @@ def _missing_driver(url: str, exc: ImportError) -> str:
     )
 
 
+def shown_url(url: str | URL) -> str:
+    """A URL as messages may show it: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def busy_timeout() -> float:
+    """CRM_BUSY_TIMEOUT in seconds (default 300): how long a SQLite writer waits for its turn."""
+    configured = os.environ.get(BUSY_TIMEOUT_ENV)
+    if configured is None:
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        seconds = float(configured)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86_400:
+        raise ConfigError(
+            f"{BUSY_TIMEOUT_ENV}: expected a number of seconds from 0 to 86399, got {configured!r}"
+        )
+    return seconds
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
@@ -77,12 +125,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys and write-ahead logging."""
+    """An engine for `url`; SQLite gets foreign keys, write-ahead logging and the busy timeout."""
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we install and test; the bare scheme would ask for psycopg2.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    arguments = dict(connect_args or {})
     try:
-        engine = create_engine(url, connect_args=connect_args or {})
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # SQLAlchemy's message repeats the URL, password and all.
+        raise ConfigError(_unreadable_url(url)) from None
+    if parsed.get_backend_name() == "sqlite":
+        arguments.setdefault("timeout", busy_timeout())
+    try:
+        engine = create_engine(parsed, connect_args=arguments)
     except ImportError as exc:
         raise ConfigError(_missing_driver(url, exc)) from None
     except (ArgumentError, ValueError):
@@ -92,15 +148,95 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
     return engine
 
 
+def _is_busy(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
+def _busy_error(where: str, seconds: float) -> DatabaseBusyError:
+    return DatabaseBusyError(
+        f"another crm process is writing to DB {where} and did not finish "
+        f"within {seconds:g} s; try again when it is done (or set {BUSY_TIMEOUT_ENV} to wait "
+        "longer)"
+    )
+
+
+def begin_immediate(conn: Connection) -> None:
+    """Take SQLite's write lock now: at once if it is free, else after a message, waiting up
+    to the busy timeout. (Deferred transactions would find out at their first write.)"""
+    raw: Any = conn.connection.driver_connection
+    if raw.in_transaction:
+        return
+    seconds = busy_timeout()
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        if not _is_busy(exc):
+            raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    _log.warning(
+        "another crm process is writing to DB %s; waiting up to %g s for it to finish",
+        conn.engine.url.database,
+        seconds,
+    )
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise _busy_error(str(conn.engine.url.database), seconds) from None
+        raise
+
+
+def take_turn(conn: Connection, lock: int, what: str) -> None:
+    """PostgreSQL: wait for the transaction-level advisory lock `lock` of this schema, saying so
+    on stderr if another crm process holds it. Released at commit or rollback."""
+    if conn.dialect.name != "postgresql":
+        return
+    key = {"space": lock}
+    got = conn.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:space, hashtext(current_schema()))"), key
+    )
+    if not got:
+        _log.warning(
+            "another crm process is %s in DB %s; waiting for it", what, shown_url(conn.engine.url)
+        )
+        conn.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(current_schema()))"), key)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds SQLite's write lock from its start (see `begin_immediate`);
+    on other databases an ordinary transaction."""
+    with engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "sqlite":
+            begin_immediate(conn)
+        yield conn
+
+
+def _schema_is_current(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        if not set(Base.metadata.tables) <= set(inspect(conn).get_table_names()):
+            return False
+        found = conn.scalar(select(MetaRow.value).where(MetaRow.key == "schema_version"))
+        return found == str(SCHEMA_VERSION)
+
+
 def ensure_schema(engine: Engine) -> None:
     """Create the tables on first use; refuse a database written by another schema version.
 
-    Schema changes will ship as Alembic migrations keyed on `crm_meta.schema_version`; until the
-    first one exists, a version mismatch is an error rather than a silent guess.
+    Creation runs under SQLite's write lock or PostgreSQL's schema advisory lock, so two
+    processes opening an empty database at once do not both create the tables.
     """
     try:
-        Base.metadata.create_all(engine)
-        with engine.begin() as conn:
+        if _schema_is_current(engine):
+            return
+        with write_transaction(engine) as conn:
+            take_turn(conn, SCHEMA_LOCK, "creating the tables")
+            Base.metadata.create_all(conn)
             found = conn.scalar(select(MetaRow.value).where(MetaRow.key == "schema_version"))
             if found is None:
                 conn.execute(
@@ -113,8 +249,21 @@ def ensure_schema(engine: Engine) -> None:
                 )
     except OperationalError as exc:
         raise CrmError(
-            f"cannot open the database {redact_url(engine.url.render_as_string())!r}: {exc.orig}"
+            f"cannot open the database {shown_url(engine.url)!r}: {_first_line(exc.orig)}"
         ) from exc
+
+
+def _first_line(error: object) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def describe_database_error(exc: SQLAlchemyError, url: str | None = None) -> CrmError:
+    """A database error as one line for the user: what the database said, never the statement,
+    its parameters (which may hold the configuration) or the URL's password."""
+    orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    if _is_busy(orig):
+        return _busy_error(url or "(the project's database)", busy_timeout())
+    return CrmError(f"database error ({type(orig).__name__}): {_first_line(orig)}")
 
 
 @contextmanager

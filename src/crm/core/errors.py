@@ -105,4 +105,9 @@ def blamed_on(plugin: str, doing: str) -> Iterator[None]:
     except CrmError:
         raise
     except Exception as exc:
-        raise PluginError(plugin, f"{doing} failed: {exc.__class__.__name__}: {exc}") from exc
+        # A database error's text would carry the SQL and its parameters: only what the
+        # database said (its first line) is shown.
+        orig = getattr(exc, "orig", None)
+        cause = orig if isinstance(orig, Exception) else exc
+        said = (str(cause).strip().splitlines() or [""])[0]
+        raise PluginError(plugin, f"{doing} failed: {cause.__class__.__name__}: {said}") from exc

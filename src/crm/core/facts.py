@@ -18,13 +18,16 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     literal,
     select,
     type_coerce,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import String
 
+from crm.core.errors import CrmError
 from crm.core.schema import Tables
 
 if TYPE_CHECKING:
@@ -81,6 +84,8 @@ def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
         )
         .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id))
         .where(profiling_allowed(tables))
+        # A customer merged into another (crm.core.merging) lives on in the survivor's row.
+        .where(~exists().where(tables.customer_alias.c.merged_customer_id == c.c.id))
         .order_by(c.c.id)
     )
 
@@ -209,6 +214,19 @@ class Facts:
 
     @classmethod
     def load(cls, connection: Connection, tables: Tables, as_of: date) -> Facts:
+        try:
+            return cls._load(connection, tables, as_of)
+        except (OperationalError, OverflowError) as exc:
+            if isinstance(exc, OperationalError) and "overflow" not in str(exc.orig):
+                raise
+            # Only a database filled by a crm without the importer's amount limits gets here.
+            raise CrmError(
+                "a customer's amounts add up to more than 64-bit integers hold; this database "
+                "holds amounts beyond the importer's limit (see README, Imports)"
+            ) from None
+
+    @classmethod
+    def _load(cls, connection: Connection, tables: Tables, as_of: date) -> Facts:
         rows = connection.execute(purchase_facts_query(tables, as_of)).all()
         width = 10 + len(CONSENT_PURPOSES)
         columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[]] * width

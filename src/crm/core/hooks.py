@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
     from crm.core.config import CrmConfig
+    from crm.core.merging import CustomerMerge
     from crm.core.pipeline import SegmentationResult
     from crm.core.registry import Registry
 
@@ -95,4 +96,14 @@ def customer_erased(connection: Connection, customer_key: int) -> None:
     transaction, on a connection that may write: delete or anonymise the plugin's own rows that
     name the customer (aliases, exports, caches). Raising aborts the whole erasure. Every plugin
     that stores customer data must implement it (see docs/privacy.md).
+    """
+
+
+@hookspec
+def customers_merged(merge: CustomerMerge, connection: Connection) -> None:
+    """Called inside the transaction of every merge of customers, and of every undo of one.
+
+    Core has already moved the interactions and recorded the aliases; a plugin that stores data
+    about customers moves its own rows for `merge.merged_ids` to `merge.survivor_id` (and back
+    when `merge.undone` is true) on `connection`. Raising rolls the whole merge back.
     """

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from crm.core.config import CrmConfig
+    from crm.core.merging import CustomerMerge
     from crm.core.pipeline import SegmentationResult
 
 ENTRY_POINT_GROUP = "crm"
@@ -265,6 +266,11 @@ class CrmHooks:
         for plugin, caller in self._each("segmentation_finished"):
             with blamed_on(plugin, "hook segmentation_finished"):
                 caller(result=result)
+
+    def customers_merged(self, merge: CustomerMerge, connection: Connection) -> None:
+        for plugin, caller in self._each("customers_merged"):
+            with blamed_on(plugin, "hook customers_merged"):
+                caller(merge=merge, connection=connection)
 
 
 @frozen

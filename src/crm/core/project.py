@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from crm.core.audit import AuditEntry
     from crm.core.backup import BackupReport, RestoreReport
     from crm.core.importing import ImportOptions, ImportReport
+    from crm.core.merging import CustomerMerge
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
     from crm.core.plugins import CrmHooks, InstalledPlugin, PluginInfo
     from crm.core.privacy.consent import CampaignList
@@ -176,8 +177,9 @@ class Project:
             )
         if store:
             from crm.core.audit import record
+            from crm.core.database import write_transaction
 
-            with self.engine.begin() as connection:
+            with write_transaction(self.engine) as connection:
                 previous = latest_run(connection)
                 result = with_run_id(result, store_run(connection, result, self.config))
                 if previous is not None and previous.config_hash != result.config_hash:
@@ -220,6 +222,40 @@ class Project:
         from crm.core.importing import import_campaigns
 
         return import_campaigns(self.engine, path, options, progress)
+
+    def merge_customers(
+        self, survivor: str, merged: Iterable[str], *, reason: str = "manual"
+    ) -> CustomerMerge:
+        """Merge customers into `survivor` in one transaction (`crm.core.merging`)."""
+        return self.merge_many([(survivor, tuple(merged), reason)])[0]
+
+    def merge_many(self, merges: Iterable[tuple[str, tuple[str, ...], str]]) -> list[CustomerMerge]:
+        """Several merges (survivor, merged, reason), all in one transaction: all or none."""
+        from crm.core.merge_service import merge_all
+
+        self.registry  # noqa: B018 - plugins are loaded and configured before any write
+        return merge_all(self.engine, self.tables, self.hooks, merges)
+
+    def unmerge(self, customer_or_merge: str | int) -> CustomerMerge:
+        """Undo a merge exactly: by its id (int), or the latest standing merge of a customer."""
+        from crm.core.merge_service import undo
+
+        self.registry  # noqa: B018
+        return undo(self.engine, self.tables, self.hooks, customer_or_merge)
+
+    def merges(self, *, include_undone: bool = False) -> list[CustomerMerge]:
+        """Recorded merges, newest first."""
+        from crm.core.merging import list_merges
+
+        with self.engine.connect() as connection:
+            return list_merges(connection, self.tables, include_undone=include_undone)
+
+    def merged_into(self, external_id: str) -> str | None:
+        """The survivor's external id if `external_id` was merged into another customer."""
+        from crm.core.merge_service import survivor_of
+
+        with self.engine.connect() as connection:
+            return survivor_of(connection, self.tables, external_id)
 
     def runs(self, *, limit: int | None = None) -> list[Run]:
         """Stored segmentation runs, newest first."""

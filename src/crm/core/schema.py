@@ -116,6 +116,52 @@ class RunRow(Base):
     customers: Mapped[int]
 
 
+class CustomerMergeRow(Base):
+    """One merge of customers into a survivor (crm.core.merging), with what undoing it needs."""
+
+    __tablename__ = "customer_merge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merged_at: Mapped[datetime] = mapped_column(DateTime)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    #: The merged customers' integer keys, in the order their fields filled the survivor's gaps.
+    merged_ids: Mapped[list[int]] = mapped_column(JSON)
+    #: Every column of the survivor's row before the merge (dates as ISO text), for an exact undo.
+    survivor_before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Aliases that pointed at a merged customer (earlier merges), by external id -> former target.
+    repointed_aliases: Mapped[dict[str, int]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CustomerAliasRow(Base):
+    """A merged customer's external id, resolved to the survivor by imports and lookups.
+
+    The merged customer's own row stays in `customer` (stored runs still name it), but a customer
+    with an alias row is no longer a customer of its own: facts and listings leave it out.
+    """
+
+    __tablename__ = "customer_alias"
+
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    merged_customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    merge_id: Mapped[int] = mapped_column(ForeignKey("customer_merge.id"), index=True)
+
+
+class MergedInteractionRow(Base):
+    """An interaction a merge moved to the survivor, with the customer it belonged to before.
+
+    No foreign key to `interaction`: erasing an interaction must not be blocked by a merge record.
+    """
+
+    __tablename__ = "customer_merge_interaction"
+
+    merge_id: Mapped[int] = mapped_column(ForeignKey("customer_merge.id"), primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+
+
 class AssignmentRow(Base):
     __tablename__ = "segment_assignment"
 
@@ -207,7 +253,11 @@ class Tables:
     run: Table
     assignment: Table
     score: Table
-    campaign: Table
+    #: Merged customers' external ids -> the survivor (`merged_customer_id` is left out of facts).
+    customer_alias: Table = CustomerAliasRow.__table__  # type: ignore[assignment]
+    customer_merge: Table = CustomerMergeRow.__table__  # type: ignore[assignment]
+    #: Imported campaigns (`crm import campaigns`); interactions name them in `campaign`.
+    campaign: Table = CampaignRow.__table__  # type: ignore[assignment]
 
     @classmethod
     def default(cls) -> Tables:
@@ -217,5 +267,4 @@ class Tables:
             run=RunRow.__table__,  # type: ignore[arg-type]
             assignment=AssignmentRow.__table__,  # type: ignore[arg-type]
             score=ScoreRow.__table__,  # type: ignore[arg-type]
-            campaign=CampaignRow.__table__,  # type: ignore[arg-type]
         )

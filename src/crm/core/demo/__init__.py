@@ -15,6 +15,7 @@ everything, in a fixed order, and nothing reads the clock.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +26,12 @@ from attrs import frozen
 
 from crm.core.demo.attributes import EXTRA_COLUMNS, extra_columns, write_campaigns
 from crm.core.demo.deals import DEAL_STAGES
+from crm.core.demo.duplicates import (
+    DUPLICATE_SHARE,
+    HOUSEHOLD_SHARE,
+    TRUTH_FILE,
+    plant_duplicates,
+)
 from crm.core.demo.events import Events, campaigns_in, draw_events, to_seconds
 from crm.core.demo.people import People, draw_people
 from crm.core.demo.process import (
@@ -73,6 +80,9 @@ class SampleData:
     interactions_csv: Path
     customers: int
     interactions: int
+    #: The truth about planted duplicates (customer_id, same_as); see `demo.duplicates`.
+    duplicates_csv: Path | None = None
+    duplicates: int = 0
     #: campaigns.csv (id, name, channel, start, end, cost, budget) and its number of rows.
     campaigns_csv: Path | None = None
     campaigns: int = 0
@@ -94,8 +104,14 @@ def write_sample_data(
     seed: int = 20261125,
     end: date = date(2026, 6, 30),
     years: int = 2,
+    duplicates: float = DUPLICATE_SHARE,
 ) -> SampleData:
-    """Write `customers.csv` and `interactions.csv` into `directory` (created if missing)."""
+    """Write `customers.csv` and `interactions.csv` into `directory` (created if missing).
+
+    `duplicates` (a share of `customers`) plants second records of some customers, listed in
+    `duplicates.csv`, and a fifth as many households (distinct people sharing a phone); the
+    planted rows follow the `customers` originals, which are the same with or without them.
+    """
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
     if years < 1:
@@ -108,13 +124,43 @@ def write_sample_data(
     orders = draw_orders(rng, population)
     events = draw_events(rng, population, people, orders, start)
 
+    planted = plant_duplicates(
+        np.random.default_rng([seed, 1]),
+        people,
+        duplicates,
+        duplicates * HOUSEHOLD_SHARE / DUPLICATE_SHARE,
+    )
+
     directory.mkdir(parents=True, exist_ok=True)
-    width = max(6, len(str(customers)))
-    customer_ids = np.array([f"CUST-{i:0{width}d}" for i in range(1, customers + 1)], dtype=object)
+    total_customers = customers + planted.source.size
+    width = max(6, len(str(total_customers)))
+    all_ids = np.array([f"CUST-{i:0{width}d}" for i in range(1, total_customers + 1)], dtype=object)
+    customer_ids, extra_ids = all_ids[:customers], all_ids[customers:]
     formatter = _TimeFormatter(start, days)
     customers_csv = directory / CUSTOMERS_FILE
-    created = formatter(to_seconds(population.lead, days))
-    _write_csv(customers_csv, CUSTOMER_COLUMNS, _customer_chunks(customer_ids, people, created))
+    lead_seconds = to_seconds(population.lead, days)
+    created = formatter(lead_seconds)
+    extra_seconds = lead_seconds[planted.source] + planted.delay_days * 86_400
+    extra_created = formatter(np.minimum(extra_seconds, days * 86_400 - 1))
+    _write_csv(
+        customers_csv,
+        CUSTOMER_COLUMNS,
+        itertools.chain(
+            _customer_chunks(customer_ids, people, created),
+            _customer_chunks(extra_ids, planted.people, extra_created),
+        ),
+    )
+    duplicates_csv = directory / TRUTH_FILE
+    _write_csv(
+        duplicates_csv,
+        ("customer_id", "same_as"),
+        [
+            [
+                extra_ids[planted.duplicate].tolist(),
+                customer_ids[planted.source[planted.duplicate]].tolist(),
+            ]
+        ],
+    )
     interactions_csv = directory / INTERACTIONS_FILE
     total = int(events.second.size)
     extras = extra_columns(seed, events, customers)
@@ -126,7 +172,16 @@ def write_sample_data(
         [(name, day, channel_names[code]) for name, day, code in campaigns_in(start, end)],
         end,
     )
-    return SampleData(customers_csv, interactions_csv, customers, total, campaigns_csv, campaigns)
+    return SampleData(
+        customers_csv,
+        interactions_csv,
+        total_customers,
+        total,
+        duplicates_csv,
+        int(planted.duplicate.sum()),
+        campaigns_csv=campaigns_csv,
+        campaigns=campaigns,
+    )
 
 
 class _TimeFormatter:

@@ -23,13 +23,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select, text
 
+from crm.core.database import IMPORT_LOCK, begin_immediate, take_turn
+
 #: Imports of fewer rows keep the indexes: rebuilding them would cost more than it saves.
 BULK_MIN_ROWS = 50_000
 
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction for the whole import, holding SQLite's write lock from the start.
+    """One transaction for the whole import, holding the database's write turn from the start.
+
+    PostgreSQL: the import advisory lock, so imports into one schema run one after another
+    (a waiting import says so on stderr) and always take their row and table locks alone.
 
     pysqlite opens a transaction only at the first INSERT, so the staging table would be created
     outside it (and survive a rollback), and a concurrent writer would be noticed only at the end
@@ -41,6 +46,9 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         if conn.dialect.name != "sqlite":
             with conn.begin():
+                # One import at a time per schema: concurrent imports sharing new customers
+                # or rebuilding the same indexes would otherwise deadlock or collide.
+                take_turn(conn, IMPORT_LOCK, "importing")
                 yield conn
             return
         raw: Any = conn.connection.driver_connection
@@ -52,8 +60,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         raw.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
         try:
             with conn.begin():
-                if not raw.in_transaction:
-                    raw.execute("BEGIN IMMEDIATE")
+                begin_immediate(conn)
                 yield conn
         finally:
             raw.execute(f"PRAGMA threads = {int(threads)}")

@@ -34,7 +34,7 @@ from crm.core.importing.parsers import Date as DateParser
 from crm.core.importing.parsers import FieldError, Money, Parser, Text
 from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
-from crm.core.importing.staging import rows_changed
+from crm.core.importing.staging import insert_missing, rows_changed
 from crm.core.schema import Tables
 
 _TABLES = Tables.default()
@@ -154,5 +154,5 @@ class CampaignLoader:
             .order_by(s.line)
         )
         columns = ["id", "name", *others]
-        added = rows_changed(conn, insert(campaign).from_select(columns, new))
+        added = rows_changed(conn, insert_missing(conn, campaign, columns, new))
         return added, updated

@@ -24,7 +24,6 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -35,7 +34,7 @@ from crm.core.importing.extra import NO_EXTRA, ExtraColumns, json_as_text, json_
 from crm.core.importing.options import ImportOptions
 from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
-from crm.core.importing.staging import rows_changed
+from crm.core.importing.staging import insert_missing, rows_changed
 from crm.core.schema import Tables
 
 #: Fields stored in customer columns of the same name, with their staging types.
@@ -71,6 +70,9 @@ class CustomerLoader:
         )
         self.stored = [name for name in _STORED if name in plan]
         self.unique: BoundField | None = plan["customer_id"]
+
+    def prepare(self, conn: Connection) -> None:
+        """Nothing to read before staging."""
 
     def stage_columns(self) -> list[Column[Any]]:
         return [
@@ -141,5 +143,5 @@ class CustomerLoader:
             .where(~exists().where(c.external_id == s.customer_id))
             .order_by(s.line)
         )
-        added = rows_changed(conn, insert(customer).from_select(targets, new))
+        added = rows_changed(conn, insert_missing(conn, customer, targets, new))
         return added, updated

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from attrs import frozen
 from sqlalchemy import Column, String
 
+from crm.core.importing.money import Money, Number
 from crm.core.importing.options import DEFAULT_KIND, ImportOptions
 from crm.core.importing.parsers import (
     Date,
@@ -20,8 +21,6 @@ from crm.core.importing.parsers import (
     Email,
     Flag,
     Kind,
-    Money,
-    Number,
     Parser,
     Text,
 )

@@ -37,6 +37,7 @@ from crm.core.importing.customers import CustomerLoader
 from crm.core.importing.extra import extra_columns
 from crm.core.importing.fields import Target, customer_parsers, interaction_parsers
 from crm.core.importing.interactions import InteractionLoader
+from crm.core.importing.merged_ids import resolve_merged_ids
 from crm.core.importing.options import ImportOptions, ImportReport
 from crm.core.importing.plan import BoundField, Plan, bind
 from crm.core.importing.rejects import Problems, RejectWriter, default_reject_path
@@ -55,6 +56,10 @@ class Loader(Protocol):
 
     #: The field no two rows may share (customer_id, interaction_id), if the file has it.
     unique: BoundField | None
+
+    def prepare(self, conn: Connection) -> None:
+        """Read what staging needs to know of the database, inside the import's transaction."""
+        ...
 
     def stage_columns(self) -> list[Column[Any]]: ...
 
@@ -133,6 +138,7 @@ def _run(
 ) -> ImportReport:
     read = staged = 0
     with write_transaction(engine) as conn:
+        loader.prepare(conn)
         stage = open_stage(conn, loader.stage_columns())
         for batch in source.batches(source.options.batch_size):
             rows, good, bad = loader.stage_rows(batch)
@@ -151,6 +157,7 @@ def _run(
         staged -= _reject_erased(conn, stage.table, loader, source, problems, rejects)
         if problems.total and rejects is None:
             raise problems.error()
+        resolve_merged_ids(conn, stage.table, one_row_per_customer=target == "customers")
         first, second = loader.store(conn, stage.table, staged)
         stage.drop()
         if target == "customers":

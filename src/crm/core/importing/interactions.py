@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
-from decimal import Overflow
+from decimal import Decimal, Overflow
 from itertools import repeat
 from typing import Any
 
@@ -33,11 +33,19 @@ from sqlalchemy import (
 from crm.core.importing.bulk import is_bulk, rebuilt_indexes
 from crm.core.importing.extra import NO_EXTRA, ExtraColumns, json_from_text
 from crm.core.importing.fingerprint import FINGERPRINT_FIELDS, fingerprints, texts
+from crm.core.importing.money import (
+    AMOUNT_LIMIT_MINOR,
+    MONEY,
+    TOTAL_LIMIT_MINOR,
+    checked_minor,
+    to_minor,
+    too_large_amount,
+)
 from crm.core.importing.options import DEFAULT_KIND, ImportOptions
-from crm.core.importing.parsers import MONEY, to_minor
+from crm.core.importing.parsers import FieldError
 from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
-from crm.core.importing.staging import rows_changed
+from crm.core.importing.staging import insert_missing, rows_changed
 from crm.core.schema import Tables
 
 #: Fields stored as they are, in interaction columns of the same name.
@@ -56,6 +64,8 @@ class InteractionLoader:
         self.plain = [name for name in _PLAIN if name in plan]
         self.has_amount = "amount" in plan or "quantity" in plan
         self.unique: BoundField | None = plan.get("interaction_id")
+        #: Sum of |amount_minor| stored and staged so far.
+        self._total = 0
 
     def stage_columns(self) -> list[Column[Any]]:
         columns: list[Column[Any]] = [
@@ -87,6 +97,7 @@ class InteractionLoader:
         ]
         amounts = self._amounts(values, problems) if self.has_amount else None
         if amounts is not None:
+            self._keep_total_in_bounds(amounts, problems)
             columns.append(amounts)
         by_field: dict[str, Iterable[str]] = {
             "kind": repeat(self.default_kind),
@@ -121,21 +132,67 @@ class InteractionLoader:
         quantities, prices = values["quantity"], values["unit_price"]
         if "amount" not in values and None not in quantities and None not in prices:
             try:
-                return list(map(to_minor, map(MONEY.multiply, quantities, prices)))
+                products = list(map(to_minor, map(MONEY.multiply, quantities, prices)))
             except Overflow:
-                pass
-        label = f"amount (columns {self.plan['quantity'].column!r} x "
-        label += f"{self.plan['unit_price'].column!r})"
+                products = []
+            if products and max(map(abs, products)) < AMOUNT_LIMIT_MINOR:
+                return list(products)
+        label = self._amount_label()
         filled = list(amounts)
         for position, (amount, quantity, price) in enumerate(
             zip(amounts, quantities, prices, strict=True)
         ):
             if amount is None and quantity is not None and price is not None:
                 try:
-                    filled[position] = to_minor(MONEY.multiply(quantity, price))
+                    product = MONEY.multiply(quantity, price)
+                    filled[position] = checked_minor(product, f"{quantity} x {price}")
                 except Overflow:
-                    problems.setdefault(position, (label, "is too large (the limit is 10^16)"))
+                    problems.setdefault(
+                        position, (label, too_large_amount(f"{quantity} x {price}"))
+                    )
+                except FieldError as exc:
+                    problems.setdefault(position, (label, str(exc)))
         return filled
+
+    def _amount_label(self) -> str:
+        if "amount" in self.plan:
+            return self.plan["amount"].label()
+        return (
+            f"amount (columns {self.plan['quantity'].column!r} x "
+            f"{self.plan['unit_price'].column!r})"
+        )
+
+    def prepare(self, conn: Connection) -> None:
+        """Read the sum of |amount| already stored (see `_keep_total_in_bounds`)."""
+        if not self.has_amount:
+            return
+        amount = _TABLES.interaction.c.amount_minor
+        # SQLite's total() is a float and cannot overflow, even on a database an older crm
+        # filled beyond the limit; PostgreSQL sums bigints as numeric.
+        summed = func.total if conn.dialect.name == "sqlite" else func.sum
+        self._total = int(conn.scalar(select(func.coalesce(summed(func.abs(amount)), 0))) or 0)
+
+    def _keep_total_in_bounds(
+        self, amounts: list[int | None], problems: dict[int, tuple[str, str]]
+    ) -> None:
+        """Refuse the rows from which the stored and imported amounts would sum to
+        `TOTAL_LIMIT_MINOR` or more (rows of the file already stored count too: a safe
+        overestimate that only a file of absurd amounts reaches)."""
+        batch = sum(abs(a) for i, a in enumerate(amounts) if a and i not in problems)
+        if self._total + batch < TOTAL_LIMIT_MINOR:
+            self._total += batch
+            return
+        label = self._amount_label()
+        reason = (
+            f"with this row the amounts add up to more than {Decimal(TOTAL_LIMIT_MINOR).scaleb(-2):,} "
+            "either way (counting those already stored), more than crm's 64-bit sums hold"
+        )
+        for position, amount in enumerate(amounts):
+            if amount and position not in problems:
+                if self._total + abs(amount) >= TOTAL_LIMIT_MINOR:
+                    problems[position] = (label, reason)
+                else:
+                    self._total += abs(amount)
 
     def store(self, conn: Connection, stage: Table, staged: int) -> tuple[int, int]:
         """Create unknown customers, then insert the interactions not already present.
@@ -160,7 +217,7 @@ class InteractionLoader:
             .order_by(firsts.c.external_id)
         )
         created = rows_changed(
-            conn, insert(customer).from_select(["external_id", "created_at"], unknown)
+            conn, insert_missing(conn, customer, ["external_id", "created_at"], unknown)
         )
 
         occurrence = func.row_number().over(partition_by=s.fingerprint, order_by=s.line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,6 +69,18 @@ def _check_date_format(_instance: Any, _attribute: Attribute[Any], value: str | 
         raise ConfigError(f"import date format {value!r}: {problem}")
 
 
+def _check_encoding(_instance: Any, _attribute: Attribute[Any], value: str) -> None:
+    try:
+        known = codecs.lookup(value)._is_text_encoding
+    except (LookupError, TypeError, ValueError):
+        known = False
+    if not known:
+        raise ConfigError(
+            f"import encoding {value!r}: not a text encoding Python knows; expected one such as "
+            "utf-8, cp1252, latin-1 or utf-16"
+        )
+
+
 def _check_batch_size(_instance: Any, _attribute: Attribute[Any], value: int) -> None:
     if value < 1:
         raise ConfigError(f"import batch size {value}: expected a positive number of rows")
@@ -98,7 +111,7 @@ class ImportOptions:
     batch_size: int = field(default=10_000, validator=_check_batch_size)
     #: Text encoding of the file; a UTF-8 byte-order mark is skipped. Exports from spreadsheet
     #: tools are often "cp1252" or "latin-1".
-    encoding: str = "utf-8-sig"
+    encoding: str = field(default="utf-8-sig", validator=_check_encoding)
     #: Customers: an empty cell sets the stored value to empty (NULL) instead of keeping it.
     clear_empty: bool = False
     #: Import rows of customers erased by `crm forget` (refused by default, as bad rows).

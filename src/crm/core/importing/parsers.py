@@ -14,14 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, tzinfo
-from decimal import (
-    ROUND_HALF_EVEN,
-    Context,
-    Decimal,
-    DivisionByZero,
-    InvalidOperation,
-    Overflow,
-)
 from functools import lru_cache
 from itertools import repeat
 from operator import attrgetter
@@ -79,8 +71,36 @@ def _empty(required: bool) -> None:
     return None
 
 
+#: What no text field may hold: control characters (line breaks and NUL included), lone
+#: surrogates (not characters; UTF-8 cannot encode them) and the byte-order mark (where two
+#: files were joined). NUL is refused on SQLite too, so a file imports the same on both databases.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufeff]")
+
+
+def _forbidden_reason(char: str) -> str:
+    if char in "\r\n":
+        return (
+            "contains a line break; values of this field are one line (a quoted cell spanning "
+            "lines, or a quote that is not closed?)"
+        )
+    if char == "\x00":
+        return "contains a NUL character (U+0000), which PostgreSQL cannot store"
+    if char == "\ufeff":
+        return "contains a byte-order mark (U+FEFF), as where two files were joined; remove it"
+    if "\ud800" <= char <= "\udfff":
+        return f"contains a lone surrogate (U+{ord(char):04X}), which is not a character"
+    return f"contains the control character U+{ord(char):04X}"
+
+
+def shown(text: str, width: int = 60) -> str:
+    """A cell as messages quote it: repr, cut to `width` characters."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= width else quoted[: width - 4] + "...'"
+
+
 class Text:
-    """Text, stripped of surrounding spaces; empty is None."""
+    """Text, stripped of surrounding spaces; empty is None. Control characters, lone surrogates
+    and byte-order marks are refused (see `_FORBIDDEN`)."""
 
     def __init__(self, max_length: int, *, required: bool = False) -> None:
         self.max_length = max_length
@@ -90,6 +110,8 @@ class Text:
         values = list(map(str.strip, cells))
         if max(map(len, values), default=0) > self.max_length:
             raise ValueError("too long")
+        if _FORBIDDEN.search("".join(values)):
+            raise ValueError("forbidden character")
         if "" in values:
             if self.required:
                 raise ValueError("empty")
@@ -103,6 +125,9 @@ class Text:
             return None
         if len(value) > self.max_length:
             raise FieldError(f"is {len(value)} characters long; at most {self.max_length} fit")
+        bad = _FORBIDDEN.search(value)
+        if bad:
+            raise FieldError(_forbidden_reason(bad.group()))
         return value
 
 
@@ -121,7 +146,7 @@ class Email(Text):
     def one(self, cell: str) -> str | None:
         value = super().one(cell)
         if value is not None and not _EMAIL.fullmatch(value):
-            raise FieldError(f"{value!r} is not an email address (name@example.com)")
+            raise FieldError(f"{shown(value)} is not an email address (name@example.com)")
         return value
 
 
@@ -148,7 +173,7 @@ class Kind:
             return self.default
         if len(value) > self.max_length or not KIND_PATTERN.fullmatch(value):
             raise FieldError(
-                f"{cell.strip()!r} is not a kind; expected a word of lower-case letters, digits "
+                f"{shown(cell.strip())} is not a kind; expected a word of lower-case letters, digits "
                 "and underscores (at most 32), such as purchase, visit or email_open"
             )
         return value
@@ -198,15 +223,20 @@ class DateTime:
             moment = self._parse(text)
         except ValueError:
             raise FieldError(self._expected(text)) from None
-        return _naive_utc(moment).isoformat(" ", "microseconds")
+        try:
+            return _naive_utc(moment).isoformat(" ", "microseconds")
+        except OverflowError:
+            raise FieldError(
+                f"{shown(text)} is outside the years 1 to 9999 once converted to UTC"
+            ) from None
 
     def _expected(self, text: str) -> str:
         if self.date_format is None:
             return (
-                f"{text!r} is not an ISO 8601 date or time, such as 2024-03-31, "
+                f"{shown(text)} is not an ISO 8601 date or time, such as 2024-03-31, "
                 "2024-03-31 14:05:00 or 2024-03-31T14:05:00+02:00 (or give a date format)"
             )
-        return f"{text!r} does not match the date format {self.date_format!r}"
+        return f"{shown(text)} does not match the date format {self.date_format!r}"
 
 
 class Date:
@@ -237,69 +267,7 @@ class Date:
                 if self.date_format is None
                 else f"the date format {self.date_format!r}"
             )
-            raise FieldError(f"{text!r} is not {expected}") from None
-
-
-# Decimal conversions in this context are exact for every realistic value and refuse the rest:
-# no spaces, underscores or signalling NaN, nothing of 10^16 or more (so minor units fit a
-# 64-bit integer whatever the currency).
-MONEY = Context(
-    prec=40,
-    Emax=15,
-    Emin=-40,
-    rounding=ROUND_HALF_EVEN,
-    traps=[InvalidOperation, Overflow, DivisionByZero],
-)
-MONEY_LIMIT = Decimal(10) ** 16
-_NUMBER_HINT = "write it with a point and no thousands separators or currency signs, e.g. 1234.50"
-
-
-def _number(text: str) -> Decimal:
-    """A finite decimal below 10^16 in size, or `FieldError`."""
-    try:
-        value = MONEY.create_decimal(text)
-    except Overflow:
-        raise FieldError(f"{text!r} is too large (the limit is 10^16)") from None
-    except InvalidOperation:
-        raise FieldError(f"{text!r} is not a decimal number; {_NUMBER_HINT}") from None
-    if not value.is_finite():
-        raise FieldError(f"{text!r} is not a finite number")
-    return value
-
-
-def to_minor(value: Decimal) -> int:
-    """Money in minor units (cents): exact, with half-even rounding of any further decimals."""
-    return round(value.scaleb(2))
-
-
-class Money:
-    """An exact decimal amount, stored as integer minor units (cents)."""
-
-    required = False
-
-    def many(self, cells: Sequence[str]) -> list[int]:
-        # round() of a Decimal rounds half-even to an int; a NaN or infinity raises.
-        return list(map(round, map(Decimal.scaleb, map(MONEY.create_decimal, cells), repeat(2))))
-
-    def one(self, cell: str) -> int | None:
-        text = cell.strip()
-        return to_minor(_number(text)) if text else None
-
-
-class Number:
-    """An exact decimal (a quantity, a unit price), kept as a Decimal for the arithmetic."""
-
-    required = False
-
-    def many(self, cells: Sequence[str]) -> list[Decimal]:
-        values = list(map(MONEY.create_decimal, cells))
-        if not all(map(Decimal.is_finite, values)):
-            raise ValueError("not finite")
-        return values
-
-    def one(self, cell: str) -> Decimal | None:
-        text = cell.strip()
-        return _number(text) if text else None
+            raise FieldError(f"{shown(text)} is not {expected}") from None
 
 
 _FLAGS: dict[str, bool | None] = {
@@ -326,5 +294,5 @@ class Flag:
             return _FLAGS[cell.strip().lower()]
         except KeyError:
             raise FieldError(
-                f"{cell.strip()!r} is not a yes/no value (true/false, yes/no, 1/0, or empty)"
+                f"{shown(cell.strip())} is not a yes/no value (true/false, yes/no, 1/0, or empty)"
             ) from None

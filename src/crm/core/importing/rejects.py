@@ -97,7 +97,8 @@ class RejectWriter:
 
     def _open(self) -> IO[str]:
         try:
-            out = self.path.open("w", encoding="utf-8", newline="")
+            # A lone surrogate (JSON "\\ud800") is written back as the same JSON escape.
+            out = self.path.open("w", encoding="utf-8", errors="backslashreplace", newline="")
         except OSError as exc:
             raise ImportFileError(
                 f"{self.path}: cannot write the reject file ({exc.strerror})"

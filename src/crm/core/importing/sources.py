@@ -15,6 +15,7 @@ import codecs
 import csv
 import io
 import json
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -25,6 +26,7 @@ from typing import IO, Any, ClassVar, Literal
 from attrs import frozen
 
 from crm.core.errors import ImportFileError, NotFoundError
+from crm.core.importing.csv_errors import column_label, find_csv_problem
 from crm.core.importing.options import WHITESPACE, ImportOptions
 
 
@@ -169,24 +171,36 @@ class Source(ABC):
 
 
 class CsvSource(Source):
+    """RFC 4180 CSV, strictly: a quote that is not closed, or text after a closing quote, is an
+    error naming the line the broken field starts on and its column, never a silently merged
+    row. A quoted value may span lines; later rows keep their physical line numbers."""
+
     def _open(self) -> None:
-        self._reader = csv.reader(self._text, delimiter=self.options.delimiter)
-        for row in self._rows_or_fail(self._reader):
-            if row:
-                self.columns = tuple(cell.strip() for cell in row)
-                break
-        else:
-            raise ImportFileError(f"{self.path}: the file is empty; expected a header line")
+        self._reader = csv.reader(self._text, delimiter=self.options.delimiter, strict=True)
+        try:
+            for row in self._reader:
+                if row:
+                    self.columns = tuple(cell.strip() for cell in row)
+                    break
+            else:
+                raise ImportFileError(f"{self.path}: the file is empty; expected a header line")
+        except csv.Error as exc:
+            raise self._csv_error(exc, 1) from exc
         self.line = self._reader.line_num
 
-    def _rows_or_fail(self, rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    def _csv_error(self, exc: csv.Error, first_line: int) -> ImportFileError:
+        """The error for a reader failure in the records from `first_line` on."""
+        problem = None
         try:
-            yield from rows
-        except csv.Error as exc:
-            raise self._csv_error(exc) from exc
-
-    def _csv_error(self, exc: csv.Error) -> ImportFileError:
-        return ImportFileError(f"{self.path}:{self._reader.line_num}: {exc}")
+            with self.path.open(encoding=self.options.encoding, newline="") as text:
+                lines = islice(text, first_line - 1, None)
+                problem = find_csv_problem(lines, first_line, self.options.delimiter)
+        except (OSError, UnicodeDecodeError):
+            pass
+        if problem is None:
+            return ImportFileError(f"{self.path}:{self._reader.line_num}: not valid CSV ({exc})")
+        label = column_label(problem.field, self.columns)
+        return ImportFileError(f"{self.path}:{problem.line}: {label}: {problem.reason}")
 
     def _batches(self, size: int) -> Iterator[Batch]:
         while True:
@@ -194,7 +208,7 @@ class CsvSource(Source):
             try:
                 rows = list(islice(self._reader, size))
             except csv.Error as exc:
-                raise self._csv_error(exc) from exc
+                raise self._csv_error(exc, start + 1) from exc
             if not rows:
                 return
             self.line = self._reader.line_num
@@ -256,12 +270,11 @@ class JsonLinesSource(Source):
         for text in self._text:
             head.append(text)
             if text.strip():
-                try:
-                    first = json.loads(text)
-                except ValueError:
-                    first = None
-                if isinstance(first, dict):
-                    self.columns = tuple(first)
+                first, reason = _record(text.strip())
+                if not isinstance(first, dict):
+                    # Its keys name the columns, so a broken first record is not skipped.
+                    raise ImportFileError(f"{self.path}:{len(head)}: {reason}")
+                self.columns = tuple(first)
                 break
         else:
             raise ImportFileError(f"{self.path}: the file is empty; expected JSON objects")
@@ -279,7 +292,6 @@ class JsonLinesSource(Source):
 
     def _batches(self, size: int) -> Iterator[Batch]:
         keys = tuple(self._keys)
-        loads = json.JSONDecoder(parse_float=Decimal).decode
         while True:
             texts = list(islice(self._lines, size))
             if not texts:
@@ -293,19 +305,58 @@ class JsonLinesSource(Source):
                 stripped = text.strip()
                 if not stripped:
                     continue
-                try:
-                    record = loads(stripped)
-                except json.JSONDecodeError as exc:
-                    reason = f"not valid JSON ({exc.msg} at column {exc.colno})"
+                record, reason = _record(stripped)
+                if isinstance(record, dict):
+                    lines.append(self.line)
+                    rows.append([_cell(record.get(key)) for key in keys])
+                    raw.append(record)
+                else:
                     bad.append(BadRow(self.line, stripped, reason))
-                    continue
-                if not isinstance(record, dict):
-                    bad.append(BadRow(self.line, stripped, "not a JSON object"))
-                    continue
-                lines.append(self.line)
-                rows.append([_cell(record.get(key)) for key in keys])
-                raw.append(record)
             yield Batch(lines, rows, raw, bad)
+
+
+_loads = json.JSONDecoder(parse_float=Decimal).decode
+
+
+def _record(text: str) -> tuple[object, str]:
+    """The JSON value of one line, or None and why it is not a JSON object."""
+    try:
+        record = _loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return None, _TOO_DEEP
+    except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+        return (
+            None,
+            f"not usable JSON (an integer of more than {sys.get_int_max_str_digits()} digits)",
+        )
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    # Counting brackets is a C loop; only a line with many of them is measured properly.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(record) > MAX_JSON_DEPTH:
+        return None, _TOO_DEEP
+    return record, ""
+
+
+#: Records nest at most this deep. Exports are flat; the bound keeps every later step (a cell's
+#: JSON text, the record written back to a reject file) clear of Python's recursion limit.
+MAX_JSON_DEPTH = 100
+_TOO_DEEP = f"not usable JSON (nested more than {MAX_JSON_DEPTH} deep)"
+
+
+def _depth(value: object) -> int:
+    """How deep lists and objects nest in `value` (without recursion)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _cell(value: Any) -> str:

@@ -17,7 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Executable, Integer, MetaData, Table, insert, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Executable,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    insert,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 STAGE_TABLE = "crm_import_stage"
 
@@ -27,6 +38,23 @@ def rows_changed(conn: Connection, statement: Executable) -> int:
     # SQLAlchemy 2 keeps the DBAPI rowcount only for UPDATE and DELETE unless asked.
     result = conn.execute(statement, execution_options={"preserve_rowcount": True})
     return int(result.rowcount)
+
+
+def insert_missing(
+    conn: Connection, table: Table, names: Sequence[str], query: Select[Any]
+) -> Executable:
+    """INSERT INTO `table` (`names`) `query`, skipping rows whose unique key another writer has
+    just inserted (ON CONFLICT DO NOTHING): `query` leaves out the rows this transaction can
+    see, a concurrent import's new rows it cannot."""
+    statement: Any
+    if conn.dialect.name == "postgresql":
+        statement = postgresql.insert(table)
+    elif conn.dialect.name == "sqlite":
+        statement = sqlite.insert(table)
+    else:
+        return insert(table).from_select(names, query)
+    upsert: Executable = statement.from_select(names, query).on_conflict_do_nothing()
+    return upsert
 
 
 class Stage:

@@ -10,6 +10,9 @@ What happens to customer `X` (integer key `k`):
   right) and their import identities (`source_key`, which hashes the customer id) by `e:<row>`;
 - stored runs lose the customer's segments and scores (`erase_customer_from_runs`);
 - every enabled plugin's `customer_erased(connection, customer_key)` runs in the transaction;
+- customers merged with X (either way) are the same person and are erased the same way; the
+  merge records (the survivor's earlier row, the aliases) are deleted, so those merges can no
+  longer be undone;
 - a tombstone keeps HMAC(secret, X), never X, so importing X again is refused;
 - the audit log gets an entry with counts only.
 """
@@ -25,6 +28,7 @@ from sqlalchemy import Connection, String, cast, literal, select, update
 
 from crm.core.audit import record
 from crm.core.errors import NotFoundError
+from crm.core.merge_service import forget_merges
 from crm.core.privacy.tombstones import add_tombstone, database_secret, keyed_hash, tombstones
 from crm.core.runs import erase_customer_from_runs
 from crm.core.schema import Tables
@@ -78,6 +82,10 @@ def anonymise_customer(
     ).rowcount
     removed = erase_customer_from_runs(connection, customer_key)
     listener(connection, customer_key)
+    # Customers merged with this one are the same person (crm.core.merging): erased too.
+    for other in forget_merges(connection, tables, customer_key):
+        more = anonymise_customer(connection, tables, other, listener)
+        changed, removed = changed + more.interactions_anonymised, removed + more.run_rows_removed
     return ErasureReport(customer_key, int(changed), removed)
 
 
