@@ -23,15 +23,15 @@ from sqlalchemy import (
     and_,
     exists,
     func,
-    insert,
     or_,
     select,
     update,
 )
 
+from crm.core.importing.money import Money
 from crm.core.importing.options import ImportOptions
 from crm.core.importing.parsers import Date as DateParser
-from crm.core.importing.parsers import FieldError, Money, Parser, Text
+from crm.core.importing.parsers import FieldError, Parser, Text
 from crm.core.importing.plan import BoundField, Plan, good_rows, parse_batch
 from crm.core.importing.sources import Batch
 from crm.core.importing.staging import insert_missing, rows_changed
@@ -104,6 +104,9 @@ class CampaignLoader:
         self.plan = plan
         self.stored = [name for name in _STORED if name in plan]
         self.unique: BoundField | None = plan["campaign_id"]
+
+    def prepare(self, conn: Connection) -> None:
+        """Nothing to read before staging."""
 
     def stage_columns(self) -> list[Column[Any]]:
         return [
