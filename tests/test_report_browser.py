@@ -74,6 +74,9 @@ def test_chromium_shows_every_figure_without_errors_or_requests(demo_report: Pat
     if "idic" in installed_plugins():  # the demo enables every bundled plugin installed
         # idic_abcd and idic_action bars; idic: Pareto line, ABCD heat map, engagement histogram
         kinds += ["bar", "bar", "line", "heatmap", "histogram"]
+    if "aidas" in installed_plugins():
+        # the aidas stage column's bar; journey: stage bars, paths to action, campaign ROI
+        kinds += ["bar"] * 4
     assert expected_figures == len(kinds)
     problems: list[str] = []
     requests: list[str] = []
