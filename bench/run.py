@@ -10,10 +10,13 @@ GNU time at /usr/bin/time):
 - segment: `crm segment` (stores the run) and `crm segment --no-store` vs the same RFM written as
   one SQL statement over crm's own tables (bench/reference_sql.py), on the same database;
 - memory: peak RSS of `crm import` on a file a quarter the size (flat means about equal);
-- start-up: `crm --help`.
+- start-up: `crm --help`;
+- storing a run: in one process, `Project.segment(store=False)` against `store_run` of its
+  result, and the bytes a stored run takes per customer (dbstat / pg_total_relation_size).
 Then crm's per-customer result is checked against the SQL statement's, customer by customer.
 Targets (docs/performance.md): import <= 2x the bare reference, segment <= 1.3x the statement,
-memory flat in file size, `crm --help` < 0.5 s.
+memory flat in file size, `crm --help` < 0.5 s, storing a run <= 20% of
+scoring it and <= 20 bytes per customer.
 """
 
 from __future__ import annotations
@@ -72,6 +75,28 @@ def median_of(runs: int, setup: Any, cmd: Any, env: Any = None) -> dict[str, flo
     return {"s": round(statistics.median(walls), 3), "rss_mb": round(max(peaks), 1)}
 
 
+def interleaved(runs: int, first: list[str], second: list[str]) -> tuple[dict[str, float], ...]:
+    """Medians of two commands run in turns (A B A B ...), so a load that drifts during the
+    measurement (other jobs on a shared machine) weighs on both alike."""
+    samples: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
+    for _ in range(runs):
+        samples[0].append(measure(first))
+        samples[1].append(measure(second))
+    return tuple(
+        {
+            "s": round(statistics.median(w for w, _ in taken), 3),
+            "rss_mb": round(max(r for _, r in taken), 1),
+        }
+        for taken in samples
+    )
+
+
+def segment_pair(runs: int, config: Path) -> tuple[dict[str, float], ...]:
+    """`crm segment` storing its run, and `--no-store`, in turns."""
+    base = [CRM, "--config", str(config), "segment"]
+    return interleaved(runs, [*base, "-f", "json"], [*base, "--no-store", "-f", "json"])
+
+
 def project(directory: Path, url: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("crm.db", "crm.db-wal", "crm.db-shm"):
@@ -121,6 +146,66 @@ def verify(config: Path, sql_rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     }
 
 
+RUN_TABLES = (
+    "segmentation_run",
+    "run_segmentation",
+    "run_metric",
+    "run_chunk",
+    "run_column",
+    "run_artifact",
+)
+
+
+def run_storage(config: Path, repeats: int = 5) -> dict[str, Any]:
+    """In one process: `Project.segment(store=False)` against storing its result (median of
+    `repeats`), and the bytes a stored run takes per customer (tables and indexes)."""
+    from crm.core.project import Project
+    from crm.core.runs import delete_runs, store_run
+
+    p = Project.open(config)
+    segment_s, store_s = [], []
+    stored: list[int] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = p.segment(store=False)
+        segment_s.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with p.engine.begin() as connection:
+            stored.append(store_run(connection, result, p.config))
+        store_s.append(time.perf_counter() - started)
+    engine = p.engine
+    with engine.begin() as connection:
+        runs = connection.exec_driver_sql("SELECT count(*) FROM segmentation_run").scalar_one()
+        customers = connection.exec_driver_sql(
+            "SELECT sum(customers) FROM segmentation_run"
+        ).scalar_one()
+        names = ", ".join(f"'{name}'" for name in RUN_TABLES)
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
+            used = connection.exec_driver_sql(
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                f"(SELECT name FROM sqlite_master WHERE tbl_name IN ({names}))"
+            ).scalar_one()
+        else:
+            used = connection.exec_driver_sql(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                f"WHERE n.nspname = current_schema() AND c.relname IN ({names})"
+            ).scalar_one()
+        delete_runs(connection, stored)  # leave the database as the other steps found it
+    p.close()
+    segment = statistics.median(segment_s)
+    store = statistics.median(store_s)
+    return {
+        "segment_s": round(segment, 3),
+        "store_s": round(store, 3),
+        "store_share": round(store / segment, 3),
+        "runs": runs,
+        "bytes_per_customer": round(int(used) / int(customers), 2),
+        "mb_per_100k_customers": round(int(used) / int(customers) * 100_000 / 1e6, 2),
+    }
+
+
 def sqlite_rows(db: Path) -> list[tuple[Any, ...]]:
     import sqlite3
 
@@ -160,14 +245,10 @@ def bench_sqlite(csv: Path, small: Path, work: Path, runs: int) -> dict[str, Any
     out["segment_reference"] = median_of(
         runs, None, [py, str(HERE / "references.py"), "sqlite-rfm", str(db), AS_OF]
     )
-    out["segment_crm"] = median_of(
-        runs, None, [CRM, "--config", str(config), "segment", "-f", "json"]
-    )
-    out["segment_crm_no_store"] = median_of(
-        runs, None, [CRM, "--config", str(config), "segment", "--no-store", "-f", "json"]
-    )
+    out["segment_crm"], out["segment_crm_no_store"] = segment_pair(runs, config)
     out["help"] = median_of(5, None, [CRM, "--config", str(config), "--help"])
     out["check"] = verify(config, sqlite_rows(db))
+    out["storage"] = run_storage(config)
     return out
 
 
@@ -188,12 +269,7 @@ def bench_postgresql(csv: Path, work: Path, runs: int) -> dict[str, Any]:
     out["segment_reference"] = median_of(
         runs, None, [py, str(HERE / "references.py"), "pg-rfm", PG_URL, "bench_crm", AS_OF]
     )
-    out["segment_crm"] = median_of(
-        runs, None, [CRM, "--config", str(config), "segment", "-f", "json"]
-    )
-    out["segment_crm_no_store"] = median_of(
-        runs, None, [CRM, "--config", str(config), "segment", "--no-store", "-f", "json"]
-    )
+    out["segment_crm"], out["segment_crm_no_store"] = segment_pair(runs, config)
     import psycopg
 
     sys.path.insert(0, str(HERE))
@@ -202,6 +278,7 @@ def bench_postgresql(csv: Path, work: Path, runs: int) -> dict[str, Any]:
     with psycopg.connect(PG_URL, options="-csearch_path=bench_crm") as con:
         rows = con.execute(rfm_statement("postgresql", AS_OF)).fetchall()
     out["check"] = verify(config, rows)
+    out["storage"] = run_storage(config)
     return out
 
 
@@ -237,12 +314,30 @@ def report(results: dict[str, Any]) -> str:
                 "<= 1.3",
             ),
         ]
+        rows.append(
+            (
+                "segment, run stored (vs --no-store, in turns)",
+                r["segment_crm"],
+                r["segment_crm_no_store"],
+                "<= 1.2",
+            )
+        )
         for step, crm, ref, target in rows:
             lines.append(
                 f"| {backend} | {step} | {crm['s']} | {ref['s']} | {ratio(crm, ref)} | {target} | {crm['rss_mb']} |"
             )
         lines.append(
             f"| {backend} | re-import of the same file (adds nothing) | {r['reimport_crm']['s']} | | | | {r['reimport_crm']['rss_mb']} |"
+        )
+        st = r["storage"]
+        lines.append(
+            f"| {backend} | storing a run, in process (vs scoring it: {st['segment_s']} s) "
+            f"| {st['store_s']} | {st['segment_s']} | {st['store_share']} | <= 0.2 | |"
+        )
+        lines.append(
+            f"| {backend} | stored run size: {st['bytes_per_customer']} bytes per customer, "
+            f"{st['mb_per_100k_customers']} MB per 100k (over {st['runs']} runs) | | | | "
+            "<= 20 bytes | |"
         )
         check = r["check"]
         lines.append(

@@ -75,7 +75,10 @@ def test_step_table_as_json_and_dropped_as_csv(tmp_path: Path, logs: Any) -> Non
 def test_deals_and_calibrate(tmp_path: Path, logs: Any) -> None:
     config = make_project(tmp_path, logs)
     deals = run(config, "funnel", "deals", "--as-of", "2024-02-01", "-f", "csv").splitlines()
-    assert deals[0] == "stage,open_deals,open_value,p_win,p_low,p_high,source,weighted_value"
+    assert (
+        deals[0]
+        == "stage,open_deals,open_value,p_win,p_low,p_high,source,closed_deals,weighted_value"
+    )
     summary = run(config, "funnel", "deals", "--summary", "--as-of", "2024-02-01", "-f", "csv")
     # D1: opened day 1, won day 3
     assert "won,1" in summary.splitlines() and "average_cycle_days,2" in summary.splitlines()

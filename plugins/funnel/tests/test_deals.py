@@ -52,10 +52,10 @@ def test_hand_made_pipeline(engine: Engine, logs: Any) -> None:
     rows = {row[0]: row for row in report.forecast.rows}
     # P(win | prospect): D1 and D2 closed after reaching it, one won: 0.5; opportunity: D1: 1.0
     assert rows["prospect"][:4] == ("prospect", 1, Decimal("50.00"), 0.5)
-    assert rows["prospect"][7] == Decimal("25.00")
+    assert rows["prospect"][6:] == ("estimated", 2, Decimal("25.00"))
     assert rows["opportunity"][:4] == ("opportunity", 1, Decimal("400.00"), 1.0)
     assert rows["proposal"][1:4] == (0, Decimal("0.00"), None)  # no closed deal reached it
-    assert rows["total"][7] == Decimal("425.00")
+    assert rows["total"][8] == Decimal("425.00")
 
 
 TRUE_STEP = (0.6, 0.5, 0.7)  # prospect -> opportunity -> proposal -> won; otherwise lost

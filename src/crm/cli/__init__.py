@@ -24,6 +24,7 @@ from crm.cli.privacy_commands import audit, backup, forget, restore
 from crm.cli.report_command import report
 from crm.cli.runs_command import runs
 from crm.cli.segment_command import segment
+from crm.cli.segments_command import segments
 from crm.core.audit_label import command_label
 from crm.core.database import describe_database_error
 from crm.core.errors import ConfigFileMissing, CrmError
@@ -126,7 +127,18 @@ def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
     app.debug = app.debug or debug
 
 
-for command in (init, config, import_group, plugins, segment, report, runs, customers, demo):
+for command in (
+    init,
+    config,
+    import_group,
+    plugins,
+    segment,
+    segments,
+    report,
+    runs,
+    customers,
+    demo,
+):
     cli.add_command(command)
 for command in (forget, audit, backup, restore):
     cli.add_command(command)

@@ -55,23 +55,37 @@ def _profile_table(profile: dict[str, Any]) -> Table:
     is_flag=True,
     help="Show name, email, phone, birth date and city as stored (written to the audit log).",
 )
+@click.option(
+    "--run",
+    "run_id",
+    type=int,
+    metavar="N",
+    help="Segments and scores of stored run N (see crm runs). Default: the current run.",
+)
 @output_options
 @click.pass_context
 def show(
-    ctx: click.Context, customer_id: str, last: int, unmask: bool, fmt: str, output: Path | None
+    ctx: click.Context,
+    customer_id: str,
+    last: int,
+    unmask: bool,
+    run_id: int | None,
+    fmt: str,
+    output: Path | None,
 ) -> None:
     """Show CUSTOMER_ID: attributes, purchase totals, current segments with what they mean and
     what to do, the run they come from, scores and last interactions.
 
     Personal fields are masked by the [privacy] rules of crm.toml unless --unmask. A merged
-    customer's id shows the survivor it was merged into.
+    customer's id shows the survivor it was merged into. --run N shows the segments and scores
+    of stored run N instead of the current run.
     """
     project = get_app(ctx).project
     survivor = project.merged_into(customer_id)
     if survivor is not None:
         click.echo(f"{customer_id} was merged into {survivor}; showing {survivor}", err=True)
         customer_id = survivor
-    found = project.customer_profile(customer_id, last=last, unmask=unmask)
+    found = project.customer_profile(customer_id, last=last, unmask=unmask, run_id=run_id)
     profile = {**found.to_dict(), **project.customer_summary(found)}
     emit_document(profile, fmt, output, lambda: _profile_table(profile))
     if profile["stale"]:

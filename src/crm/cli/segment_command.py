@@ -7,6 +7,7 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +15,9 @@ from crm.cli.app import get_app
 from crm.cli.output import emit, output_options
 from crm.core.components import Table
 from crm.core.privacy import CHANNELS
+
+if TYPE_CHECKING:
+    from crm.core.pipeline import SegmentationResult
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -119,30 +123,41 @@ def segment(
         raise click.UsageError("--unmask shows contact details: use it with --with-contact")
     project = get_app(ctx).project
     started = time.perf_counter()
+    built: list[Any] = []
+
+    def build_output(fresh: SegmentationResult) -> None:
+        # Before the run is stored: a --where naming an unknown segment stores nothing.
+        if not per_customer:
+            built.append(segment_summary(fresh))
+        elif channel or with_contact:
+            built.append(
+                project.campaign_list(
+                    fresh, where, channel=channel, with_contact=with_contact, unmask=unmask
+                )
+            )
+        else:
+            built.append(customer_rows(fresh, where))
+
     with _status("Scoring customers"):
-        result = project.segment(as_of=as_of, store=not no_store)
+        result = project.segment(as_of=as_of, store=not no_store, check=build_output)
     stored = f"stored as run {result.run_id}" if result.run_id is not None else "not stored"
     click.echo(
         f"{len(result.facts)} customers as of {result.as_of}, {stored} "
         f"({time.perf_counter() - started:.2f} s)",
         err=True,
     )
+    (data,) = built
     if not per_customer:
         if fmt == "table":
-            emit_summary(segment_summary(result), output, wide=wide)
+            emit_summary(data, output, wide=wide)
         else:
-            emit(segment_summary(result), fmt, output)
+            emit(data, fmt, output)
     elif channel or with_contact:
-        campaign = project.campaign_list(
-            result, where, channel=channel, with_contact=with_contact, unmask=unmask
-        )
         if channel:
-            click.echo(
-                f"{campaign.left_out} customer(s) left out: no consent for {channel}", err=True
-            )
-        emit(campaign.table, fmt, output)
+            click.echo(f"{data.left_out} customer(s) left out: no consent for {channel}", err=True)
+        emit(data.table, fmt, output)
     else:
-        emit(customer_rows(result, where), fmt, output)
+        emit(data, fmt, output)
 
 
 def emit_summary(summary: Table, output: Path | None, *, wide: bool = False) -> None:

@@ -7,6 +7,7 @@ context they are given: no sessions, no writes, no globals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from crm.core.schema import Tables
 
 NAME_PATTERN = r"[a-z][a-z0-9_]*"
+ARTIFACT_NAME_PATTERN = r"[a-z][a-z0-9_-]*"
 
 #: How a metric is stored and shown. `money` values are minor units (cents) and print as 12.34;
 #: `score`, `count` and `days` print as integers; `value` prints as a number.
@@ -62,6 +64,33 @@ class ScoringContext:
     scores: Mapping[str, NDArray[np.float64]]
     connection: Connection
     tables: Tables
+    #: The scorer or stage model this context is handed to: the prefix of its artifacts' names.
+    component: str = ""
+    _artifacts: dict[str, Any] = field(factory=dict, alias="artifacts", repr=False, eq=False)
+
+    def attach_artifact(self, name: str, data: Any) -> None:
+        """Store `data` (anything JSON can hold) with the run as `<component>.<name>`.
+
+        It is written in the run's own transaction, shown by `crm runs show`, and read back with
+        `Project.load_run(N).artifacts`. The data is copied now (later changes do not count), so
+        a value JSON cannot hold, or NaN, fails here, inside the plugin that attached it.
+        """
+        import json
+
+        if not re.fullmatch(ARTIFACT_NAME_PATTERN, name):
+            raise ValueError(f"artifact name {name!r} must match {ARTIFACT_NAME_PATTERN}")
+        key = f"{self.component}.{name}" if self.component else name
+        if key in self._artifacts:
+            raise ValueError(f"artifact {key!r} is attached twice in one run")
+        try:
+            self._artifacts[key] = json.loads(json.dumps(data, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"artifact {key!r} is not JSON ({exc}); use None for NaN") from exc
+
+    @property
+    def artifacts(self) -> Mapping[str, Any]:
+        """The artifacts attached so far in this run, by full name."""
+        return dict(self._artifacts)
 
     def events(
         self, rules: Sequence[EventRule], *, extras: Sequence[Extra] = (), start: date | None = None

@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from crm.core.errors import ConfigError, CrmError
+from crm.core.migrations import upgrade_schema
 from crm.core.redaction import redact_url
 from crm.core.schema import SCHEMA_VERSION, Base, MetaRow
 
@@ -229,7 +230,9 @@ def ensure_schema(engine: Engine) -> None:
     """Create the tables on first use; refuse a database written by another schema version.
 
     Creation runs under SQLite's write lock or PostgreSQL's schema advisory lock, so two
-    processes opening an empty database at once do not both create the tables.
+    processes opening an empty database at once do not both create the tables. An older
+    version is upgraded in place under the same lock (crm.core.migrations, one line on stderr);
+    a newer or unknown one is an error rather than a silent guess.
     """
     try:
         if _schema_is_current(engine):
@@ -243,10 +246,7 @@ def ensure_schema(engine: Engine) -> None:
                     insert(MetaRow).values(key="schema_version", value=str(SCHEMA_VERSION))
                 )
             elif found != str(SCHEMA_VERSION):
-                raise CrmError(
-                    f"the database has schema version {found}, this crm expects {SCHEMA_VERSION}; "
-                    "upgrade crm or migrate the database"
-                )
+                upgrade_schema(conn, found)  # crm.core.migrations; refuses unknown versions
     except OperationalError as exc:
         raise CrmError(
             f"cannot open the database {shown_url(engine.url)!r}: {_first_line(exc.orig)}"

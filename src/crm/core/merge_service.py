@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, delete, func, select, union
+from sqlalchemy import Connection, Engine, delete, select
 
 from crm.core.audit import record
 from crm.core.merging import (
@@ -74,16 +74,10 @@ def survivor_of(connection: Connection, tables: Tables, external_id: str) -> str
 
 def merged_customers_in_runs(connection: Connection, tables: Tables) -> int:
     """How many merged customers stored runs still name (kept as history)."""
-    alias = tables.customer_alias
-    named = union(
-        select(tables.assignment.c.customer_id), select(tables.score.c.customer_id)
-    ).subquery("named")
-    return int(
-        connection.scalar(
-            select(func.count()).where(alias.c.merged_customer_id.in_(select(named.c.customer_id)))
-        )
-        or 0
-    )
+    from crm.core.run_reading import keys_in_runs
+
+    merged = connection.scalars(select(tables.customer_alias.c.merged_customer_id))
+    return len(keys_in_runs(connection, merged))
 
 
 def forget_merges(connection: Connection, tables: Tables, customer_key: int) -> list[int]:

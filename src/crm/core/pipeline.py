@@ -255,6 +255,9 @@ class SegmentationResult:
     config_hash: str
     plugins: Mapping[str, str]
     run_id: int | None = None
+    #: JSON documents scorers and stage models attached (`ScoringContext.attach_artifact`), by
+    #: `<component>.<name>`; stored with the run.
+    artifacts: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 def default_as_of(connection: Connection, tables: Tables) -> date:
@@ -319,9 +322,16 @@ def run_segmentation(
     """Score and segment every customer; nothing is written."""
     facts = Facts.load(connection, tables, as_of)
     scores: dict[str, NDArray[np.float64]] = {}
+    artifacts: dict[str, Any] = {}
     for configured in plan.scorers:
         context = ScoringContext(
-            as_of=as_of, facts=facts, scores=dict(scores), connection=connection, tables=tables
+            as_of=as_of,
+            facts=facts,
+            scores=dict(scores),
+            connection=connection,
+            tables=tables,
+            component=configured.name,
+            artifacts=artifacts,
         )
         with blamed_on(configured.plugin, f"scorer {configured.name!r}"):
             out = configured.component.score(context)
@@ -329,10 +339,16 @@ def run_segmentation(
 
     outcomes = []
     stages: dict[str, NDArray[Any]] = {}
-    context = ScoringContext(
-        as_of=as_of, facts=facts, scores=dict(scores), connection=connection, tables=tables
-    )
     for staged in plan.stage_models:
+        context = ScoringContext(
+            as_of=as_of,
+            facts=facts,
+            scores=dict(scores),
+            connection=connection,
+            tables=tables,
+            component=staged.name,
+            artifacts=artifacts,
+        )
         with blamed_on(staged.plugin, f"stage model {staged.name!r}"):
             stage_names = tuple(staged.component.stages)
             stage_codes = np.asarray(staged.component.assign(context), dtype=np.int64)
@@ -375,6 +391,7 @@ def run_segmentation(
         outcomes=tuple(outcomes),
         config_hash=config_hash,
         plugins=dict(plugins),
+        artifacts=artifacts,
     )
 
 

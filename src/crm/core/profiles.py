@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 
 from crm.core.customer import Customer
 from crm.core.interaction import Interaction
-from crm.core.runs import customer_results
+from crm.core.run_reading import customer_results
 from crm.core.schema import Tables
 from crm.core.segment import Run, SegmentAssignment
 
@@ -58,8 +58,15 @@ class CustomerProfile:
 
 
 def customer_profile(
-    connection: Connection, tables: Tables, external_id: str, *, last: int = 10
+    connection: Connection,
+    tables: Tables,
+    external_id: str,
+    *,
+    last: int = 10,
+    run_id: int | None = None,
 ) -> CustomerProfile | None:
+    """The profile of `external_id`, with segments and scores of run `run_id` (default: the
+    current run); None when there is no such customer."""
     c = tables.customer
     row = connection.execute(select(c).where(c.c.external_id == external_id)).mappings().first()
     if row is None:
@@ -71,7 +78,7 @@ def customer_profile(
         .order_by(i.c.occurred_at.desc(), i.c.id.desc())
         .limit(last)
     ).mappings()
-    run, segments, scores = customer_results(connection, row["id"])
+    run, segments, scores = customer_results(connection, row["id"], run_id)
     assignments = tuple(
         SegmentAssignment(
             customer_external_id=external_id,

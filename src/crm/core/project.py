@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from crm.core.profiles import CustomerProfile
     from crm.core.registry import Registry
     from crm.core.report_model import Document
+    from crm.core.run_details import RunDetails
     from crm.core.schema import Tables
     from crm.core.segment import Run
+    from crm.core.segment_migration import SegmentMigration
 
 
 def _pairs(plugins: Iterable[tuple[str, object]]) -> tuple[tuple[str, object], ...]:
@@ -155,12 +157,22 @@ class Project:
 
         return plan_segmentation(self.config, self.registry, self.options)
 
-    def segment(self, *, as_of: date | None = None, store: bool = True) -> SegmentationResult:
+    def segment(
+        self,
+        *,
+        as_of: date | None = None,
+        store: bool = True,
+        check: Callable[[SegmentationResult], object] | None = None,
+    ) -> SegmentationResult:
         """Score and segment every customer as of `as_of` (default: the day after the last
-        interaction); store the run unless `store` is false; notify `segmentation_finished`."""
+        interaction); store the run unless `store` is false; notify `segmentation_finished`.
+
+        `check(result)` runs before anything is stored (a caller's own validation, such as
+        building the output it will print): if it raises, no run is stored.
+        """
         from crm.core.pipeline import default_as_of, run_segmentation, with_run_id
         from crm.core.plugins import plugin_versions
-        from crm.core.runs import latest_run, store_run
+        from crm.core.runs import list_runs, store_run
 
         plan = self.plan()
         from crm.core.database import read_only_connection
@@ -175,12 +187,14 @@ class Project:
                 config_hash=self.config.hash(),
                 plugins=plugin_versions(self.hooks.pm, self.installed),
             )
+        if check is not None:
+            check(result)
         if store:
             from crm.core.audit import record
             from crm.core.database import write_transaction
 
             with write_transaction(self.engine) as connection:
-                previous = latest_run(connection)
+                previous = next(iter(list_runs(connection, limit=1)), None)  # newest stored
                 result = with_run_id(result, store_run(connection, result, self.config))
                 if previous is not None and previous.config_hash != result.config_hash:
                     # Hashes only: the configuration itself may hold a database URL.
@@ -264,6 +278,61 @@ class Project:
         with self.engine.connect() as connection:
             return list_runs(connection, limit=limit)
 
+    def current_run(self) -> Run | None:
+        """The latest run of the latest analysis date stored (a back-dated run is history)."""
+        from crm.core.runs import current_run
+
+        with self.engine.connect() as connection:
+            return current_run(connection)
+
+    def load_run(self, run_id: int | None = None) -> SegmentationResult:
+        """Stored run `run_id` (default: the current run) in the shape of a fresh run, with its
+        `artifacts`; its facts carry customer ids, purchases and revenue only
+        (crm.core.run_reading)."""
+        from crm.core.run_reading import load_run, require_run
+
+        with self.engine.connect() as connection:
+            return load_run(connection, require_run(connection, run_id).id)
+
+    def run_details(self, run_id: int) -> RunDetails:
+        """What `crm runs show` prints: the run, its config, per-segment counts, artifacts."""
+        from crm.core.run_details import run_details
+
+        with self.engine.connect() as connection:
+            return run_details(connection, run_id)
+
+    def delete_runs(self, run_ids: Iterable[int]) -> int:
+        """Delete these runs (every one must exist), in one transaction."""
+        from crm.core.runs import delete_runs, get_run
+
+        with self.engine.begin() as connection:
+            ids = [get_run(connection, run_id).id for run_id in run_ids]
+            return delete_runs(connection, ids)
+
+    def runs_to_prune(self, *, keep: int | None = None, before: date | None = None) -> list[Run]:
+        from crm.core.runs import runs_to_prune
+
+        with self.engine.connect() as connection:
+            return runs_to_prune(connection, keep=keep, before=before)
+
+    def prune_runs(self, *, keep: int | None = None, before: date | None = None) -> list[Run]:
+        """Delete the runs outside the newest `keep` and/or created before `before`, in one
+        transaction; the current run is kept. Returns the deleted runs."""
+        from crm.core.runs import prune_runs
+
+        with self.engine.begin() as connection:
+            return prune_runs(connection, keep=keep, before=before)
+
+    def segment_migration(
+        self, segmentation: str, from_run: int | None = None, to_run: int | None = None
+    ) -> SegmentMigration:
+        """Customers moving between the segments of `segmentation` from one run to another
+        (default: the current run and the latest run of an earlier analysis date)."""
+        from crm.core.segment_migration import segment_migration
+
+        with self.engine.connect() as connection:
+            return segment_migration(connection, segmentation, from_run, to_run)
+
     def plugins(self) -> list[PluginInfo]:
         from crm.core.plugins import PluginInfo, describe_plugins, hooks_of
 
@@ -301,7 +370,12 @@ class Project:
         }
 
     def customer_profile(
-        self, external_id: str, *, last: int = 10, unmask: bool = False
+        self,
+        external_id: str,
+        *,
+        last: int = 10,
+        unmask: bool = False,
+        run_id: int | None = None,
     ) -> CustomerProfile:
         """A customer's attributes, last interactions and current segments with their scores.
 
@@ -314,7 +388,9 @@ class Project:
         from crm.core.reports import metric_value
 
         with self.engine.connect() as connection:
-            profile = customer_profile(connection, self.tables, external_id, last=last)
+            profile = customer_profile(
+                connection, self.tables, external_id, last=last, run_id=run_id
+            )
             if profile is None and erased_ids(connection, [external_id]):
                 raise NotFoundError(f"customer {external_id!r} was erased (crm forget)")
         if profile is None:

@@ -19,8 +19,10 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -28,7 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Bumped with every schema change; `crm` refuses a database whose version it does not know.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# History: 1 stored one assignment row and one JSON score object per customer and run; 2 stores
+# runs as compressed column chunks (crm.core.migrations converts 1 -> 2).
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -162,25 +166,73 @@ class MergedInteractionRow(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
 
 
-class AssignmentRow(Base):
-    __tablename__ = "segment_assignment"
+class RunSegmentationRow(Base):
+    """One segmentation or stage model of a run: its segments, stored once per run."""
+
+    __tablename__ = "run_segmentation"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
-    segmentation: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), primary_key=True)
-    segment: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int]
+    #: [{"name": ..., "description": ..., "action": ...}, ...]; the stored codes index this list.
+    segments: Mapped[list[dict[str, str]]] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_segment_assignment_customer", "customer_id", "run_id"),)
 
+class RunMetricRow(Base):
+    """One metric of a run (`rfm.r`), so a stored run shows its scores as a fresh one does."""
 
-class ScoreRow(Base):
-    __tablename__ = "customer_score"
+    __tablename__ = "run_metric"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), primary_key=True)
-    # One JSON object per customer and run ({"rfm.r": 5, ...}): one row write instead of one
-    # per score keeps storing a run cheap next to computing it.
-    scores: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    name: Mapped[str] = mapped_column(String(130), primary_key=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(500))
+
+
+class RunChunkRow(Base):
+    """A run's customers in chunks of ascending keys; a customer's chunk is found by key range."""
+
+    __tablename__ = "run_chunk"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_key: Mapped[int]
+    last_key: Mapped[int]
+    customers: Mapped[int]
+    #: crm.core.run_codec.encode_keys: delta-encoded, compressed customer keys.
+    keys: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_run_chunk_range", "run_id", "first_key", "last_key"),)
+
+
+class RunColumnRow(Base):
+    """One column of one chunk: `segment:<name>`, `score:<metric>` or `fact:<name>`."""
+
+    __tablename__ = "run_column"
+
+    run_id: Mapped[int] = mapped_column(primary_key=True)
+    chunk: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(140), primary_key=True)
+    #: crm.core.run_codec: i1, i2, i4, i8, f4 or f8.
+    encoding: Mapped[str] = mapped_column(String(8))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["run_id", "chunk"], ["run_chunk.run_id", "run_chunk.chunk"], name="fk_run_column_chunk"
+        ),
+    )
+
+
+class RunArtifactRow(Base):
+    """A named JSON document a scorer or stage model attached to the run (a fitted model's card)."""
+
+    __tablename__ = "run_artifact"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_run.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
 
 
 class ImportRow(Base):
@@ -251,8 +303,6 @@ class Tables:
     customer: Table
     interaction: Table
     run: Table
-    assignment: Table
-    score: Table
     #: Merged customers' external ids -> the survivor (`merged_customer_id` is left out of facts).
     customer_alias: Table = CustomerAliasRow.__table__  # type: ignore[assignment]
     customer_merge: Table = CustomerMergeRow.__table__  # type: ignore[assignment]
@@ -265,6 +315,4 @@ class Tables:
             customer=CustomerRow.__table__,  # type: ignore[arg-type]
             interaction=InteractionRow.__table__,  # type: ignore[arg-type]
             run=RunRow.__table__,  # type: ignore[arg-type]
-            assignment=AssignmentRow.__table__,  # type: ignore[arg-type]
-            score=ScoreRow.__table__,  # type: ignore[arg-type]
         )

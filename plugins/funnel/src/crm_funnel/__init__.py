@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from crm import StageModelSpec, hookimpl
+from crm import ReportSpec, StageModelSpec, hookimpl
 from crm_funnel.options import FunnelDefinition, FunnelOptions, StepOptions
 
 if TYPE_CHECKING:
     import click
 
     from crm import CrmConfig, Registry
+    from crm_funnel.report import DealsReport, FunnelReport
     from crm_funnel.stage_model import FurthestStep
 
 __version__ = "0.1.0"
@@ -69,6 +70,38 @@ def configure(config: CrmConfig, registry: Registry) -> None:
             ),
             registry.stage_models["funnel"].plugin,
         )
+
+
+def make_funnel_report(options: FunnelOptions) -> FunnelReport:
+    from crm_funnel.report import FunnelReport
+
+    return FunnelReport(options)
+
+
+def make_deals_report(options: FunnelOptions) -> DealsReport:
+    from crm_funnel.report import DealsReport
+
+    return DealsReport(options)
+
+
+@hookimpl
+def register_reports(register: Callable[[ReportSpec], None]) -> None:
+    register(
+        ReportSpec(
+            name="funnel",
+            factory=make_funnel_report,
+            options=FunnelOptions,
+            description="funnel bars, days to convert, cohort heat map, breakdown by channel",
+        )
+    )
+    register(
+        ReportSpec(
+            name="deals",
+            factory=make_deals_report,
+            options=FunnelOptions,
+            description="weighted pipeline forecast and the reliability of P(win | stage)",
+        )
+    )
 
 
 @hookimpl

@@ -144,8 +144,8 @@ def deals(
     """Deal pipeline: open deals and weighted forecast per stage (--summary: won, lost, win
     rate, cycle, velocity).
 
-    Columns: stage, open_deals, open_value, p_win, p_low, p_high, source, weighted_value
-    (--summary: measure, value).
+    Columns: stage, open_deals, open_value, p_win, p_low, p_high, source, closed_deals,
+    weighted_value (--summary: measure, value).
     """
     import crm_funnel.pipeline as pipeline
     from crm import Table

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from attrs import frozen
 
-from crm import Table
+from crm import EventChunk, Table
 from crm_funnel.api import funnel_options
 from crm_funnel.deals import (
     Deals,
@@ -39,6 +39,7 @@ FORECAST_COLUMNS = (
     "p_low",
     "p_high",
     "source",
+    "closed_deals",
     "weighted_value",
 )
 #: Bins of the reliability table: [0, 0.1), [0.1, 0.2), ... [0.9, 1.0].
@@ -69,32 +70,31 @@ def _probabilities(
         if use == "fixed" and fixed is not None:
             chosen.append((float(fixed), None, None, "fixed"))
         else:
-            source = f"estimated from {estimate.deals} closed"
-            chosen.append((estimate.p, estimate.low, estimate.high, source))
+            chosen.append((estimate.p, estimate.low, estimate.high, "estimated"))
     return chosen
 
 
 def forecast_table(
     deals: Deals, options: DealOptions, estimates: list[WinEstimate], title: str
 ) -> Table:
-    rows = []
+    rows: list[tuple[object, ...]] = []
     total = 0.0
-    for k, (stage, (p, low, high, source)) in enumerate(
-        zip(options.stages, _probabilities(estimates, options, options.forecast), strict=True)
+    for k, (estimate, (p, low, high, source)) in enumerate(
+        zip(estimates, _probabilities(estimates, options, options.forecast), strict=True)
     ):
         here = deals.stage == k
         value = float(deals.value_minor[here].sum())
         weighted = None if p is None else value * p
         total += weighted or 0.0
         rows.append((
-            stage, int(here.sum()), _money(value),
+            estimate.stage, int(here.sum()), _money(value),
             None if p is None else round(p, 4), None if low is None else round(low, 4),
-            None if high is None else round(high, 4), source,
+            None if high is None else round(high, 4), source, estimate.deals,
             None if weighted is None else _money(weighted),
         ))  # fmt: skip
     open_deals = deals.stage >= 0
     rows.append(("total", int(open_deals.sum()), _money(float(deals.value_minor[open_deals].sum())),
-                 None, None, None, "", _money(total)))  # fmt: skip
+                 None, None, None, "", None, _money(total)))  # fmt: skip
     return Table(columns=FORECAST_COLUMNS, rows=tuple(rows), title=title)
 
 
@@ -160,6 +160,13 @@ def calibrate(project: Project, holdout_start: date, *, as_of: date | None = Non
     with project.read_only() as connection:
         day = as_of or project.config.as_of or default_as_of(connection, project.tables)
         events = read_deal_events(connection, project.tables, options, day)
+    return calibration(events, options, holdout_start, day)
+
+
+def calibration(
+    events: EventChunk, options: DealOptions, holdout_start: date, day: date
+) -> Calibration:
+    """`calibrate` on deal events already read (those before `day`)."""
     cut = _seconds(holdout_start)
     estimated = estimate_win_probability(build_deals(events, options, before=cut), options)
     deals = build_deals(events, options)
@@ -192,10 +199,13 @@ def calibrate(project: Project, holdout_start: date, *, as_of: date | None = Non
             columns=("probabilities", "deals", "brier", "log_loss"),
             rows=tuple(score_rows),
             title=title,
+            name="calibration",
         ),
         reliability=Table(
             columns=("probabilities", "bin", "deals", "mean_predicted", "observed"),
             rows=tuple(bins),
             title="Reliability: predicted against observed win rate per probability bin",
+            name="reliability",
+            customers_column="deals",
         ),
     )
