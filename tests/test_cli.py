@@ -250,7 +250,7 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     rfm = [r for r in rows if r["segmentation"] == "rfm"]
     assert [r["segment"] for r in rfm][:2] == ["Champions", "Loyal Customers"]
     # the demo's own rule segmentations, plus those of the bundled plugins installed (funnel, ...)
-    assert {r["segmentation"] for r in rows} >= {"rfm", "funnel", "region", "value"}
+    assert {r["segmentation"] for r in rows} >= {"rfm", "funnel", "region", "value", "clv_tier"}
     assert (target / "crm.toml").exists() and (target / "crm.db").exists()
     # Every customer once, "(none)" included, except those who refused profiling.
     with sqlite3.connect(target / "crm.db") as db:
@@ -261,7 +261,7 @@ def test_demo_builds_a_project_and_prints_the_segments(tmp_path: Path) -> None:
     # 300 drawn, plus 15 planted duplicates (5%) and 3 households (1%) for crm identify
     assert sum(r["customers"] for r in rfm) == 318 - refused
     config = load_config(target / "crm.toml")
-    assert {"funnel", "rfm"} <= set(config.plugins.enabled)
+    assert {"clv", "funnel", "rfm"} <= set(config.plugins.enabled)
     again = CliRunner().invoke(cli, ["demo", str(target)], obj=App(config_path=tmp_path / "x.toml"))
     assert again.exit_code == 1
     assert "already exists; use --force" in again.stderr

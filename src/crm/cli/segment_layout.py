@@ -65,6 +65,11 @@ def is_summary(table: Table) -> bool:
     return {"segmentation", "segment", "customers", "share"} <= set(table.columns)
 
 
+def _own_metric(segmentation: str, mean: str) -> bool:
+    scorer = mean.removeprefix("mean_").split(".", 1)[0]
+    return segmentation == scorer or segmentation.startswith(scorer + "_")
+
+
 def compact_tables(summary: Table, width: int) -> list[Table]:
     """One table per segmentation: the core columns plus the means that fit in `width`."""
     index = {name: i for i, name in enumerate(summary.columns)}
@@ -77,7 +82,9 @@ def compact_tables(summary: Table, width: int) -> list[Table]:
             _width(h, [r[index[n]] for r in rows], n.endswith("share"), n in BAR_COLUMNS)
             for n, h in columns
         )
-        for mean in means:
+        # the segmentation's own scorer first (rfm's means beside the rfm segments, clv's
+        # beside clv_tier), so another plugin's many metrics never crowd them out
+        for mean in sorted(means, key=lambda m: not _own_metric(str(segmentation), m)):
             header = _mean_header(mean, means)
             needed = _width(header, [_mean_value(r[index[mean]]) for r in rows], False)
             if used + needed <= width:

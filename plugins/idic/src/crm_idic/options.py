@@ -185,7 +185,7 @@ class ValueOptions:
     """
 
     measure: str = "auto"
-    clv_metric: str = "clv.value"
+    clv_metric: str = "clv.clv"
     abc: tuple[float, float, float] = (0.80, 0.15, 0.05)
     key_accounts_top: int = 20
     #: Or every customer worth at least this much (currency units); both may apply.
@@ -254,7 +254,7 @@ class PotentialOptions:
     weights: Mapping[str, float] = field(
         factory=lambda: {"growth": 1.0, "engagement": 1.0, "transactions": 1.0}
     )
-    transactions_metric: str = "clv.transactions"
+    transactions_metric: str = "clv.expected_transactions"
     high: float = 0.5
 
     def __attrs_post_init__(self) -> None:

@@ -1,0 +1,167 @@
+"""The CLV report sections: the model card, the CLV distribution, and the frequency x recency
+matrices of expected transactions and P(alive).
+
+The distribution and the matrices come from the run's scores (fresh or stored), so a report on
+an old run shows that run. The model card refits on the run's analysis date through the
+read-only connection (the fit is deterministic, so it is the fit that produced the scores).
+Holdout charts are `crm clv validate`'s: they need a split the run does not have.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from attrs import frozen
+
+from crm import Table
+from crm.core.components import ReportContext
+from crm.core.report_model import Figure, Section, Series, Text
+from crm_clv.options import ClvOptions
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+FREQUENCY_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
+RECENCY_BUCKETS = 5
+
+
+def _scores(context: ReportContext, metric: str) -> NDArray[np.float64]:
+    return np.asarray(context.run.scores[f"clv.{metric}"], dtype=np.float64)
+
+
+def frequency_recency_matrix(
+    x: NDArray[np.float64],
+    t_x: NDArray[np.float64],
+    age: NDArray[np.float64],
+    values: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Mean of `values` and customers per (frequency 0..7+, recency t_x/T in fifths) cell.
+
+    Recency is the share of a customer's age at which the last purchase came (0 = only the
+    first purchase, 1 = bought on the last day), so customers of every age share the matrix.
+    """
+    scored = np.isfinite(values) & np.isfinite(x)
+    rows = np.minimum(x[scored], 7).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(age[scored] > 0, t_x[scored] / age[scored], 0.0)
+    columns = np.minimum((share * RECENCY_BUCKETS).astype(np.int64), RECENCY_BUCKETS - 1)
+    cells = rows * RECENCY_BUCKETS + columns
+    size = len(FREQUENCY_BUCKETS) * RECENCY_BUCKETS
+    counts = np.bincount(cells, minlength=size)
+    sums = np.bincount(cells, weights=values[scored], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    shape = (len(FREQUENCY_BUCKETS), RECENCY_BUCKETS)
+    return means.reshape(shape), counts.reshape(shape)
+
+
+def _matrix_figure(title: str, means: NDArray[np.float64], counts: NDArray[np.int64]) -> Figure:
+    labels = [f"{i * 20}-{(i + 1) * 20}%" for i in range(RECENCY_BUCKETS)]
+    series = tuple(
+        Series(
+            name=f"x = {name}",
+            values=[None if np.isnan(v) else round(float(v), 4) for v in means[i]],
+            customers=[int(c) for c in counts[i]],
+        )
+        for i, name in enumerate(FREQUENCY_BUCKETS)
+    )
+    return Figure(
+        kind="heatmap",
+        title=title,
+        categories=labels,
+        series=series,
+        x_label="recency: last purchase at this share of the customer's age",
+        y_label="repeat transactions x",
+        unit="",
+        caption="Mean per cell; empty cells have no customers.",
+    )
+
+
+def clv_histogram(clv_minor: NDArray[np.float64], bins: int = 10) -> dict[str, int]:
+    """Customers per CLV bin (currency units), bins by deciles of the scored customers."""
+    values = clv_minor[np.isfinite(clv_minor)] / 100
+    if len(values) == 0:
+        return {}
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
+    if len(edges) < 2:
+        return {f"{edges[0]:.2f}": len(values)}
+    index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+    counts = np.bincount(index, minlength=len(edges) - 1)
+    return {f"{edges[i]:.2f}-{edges[i + 1]:.2f}": int(counts[i]) for i in range(len(counts))}
+
+
+@frozen
+class ClvReport:
+    options: ClvOptions
+
+    def build(self, context: ReportContext) -> list[Section]:
+        x, t_x, age = _scores(context, "x"), _scores(context, "t_x"), _scores(context, "age")
+        sections = [self._model_card(context)]
+        clv = _scores(context, "clv")
+        sections.append(
+            Section(
+                title="Predicted CLV",
+                blocks=(
+                    Figure.histogram(
+                        f"Customers per predicted CLV over {self.options.horizon_days} days",
+                        clv_histogram(clv),
+                        x_label="CLV (currency units)",
+                        caption="Bins are deciles of the scored customers.",
+                    ),
+                ),
+            )
+        )
+        for metric, title in (
+            ("expected_transactions", "Expected transactions over the horizon"),
+            ("p_alive", "Probability alive"),
+        ):
+            means, counts = frequency_recency_matrix(x, t_x, age, _scores(context, metric))
+            sections.append(
+                Section(
+                    title=f"{title}, by frequency and recency",
+                    blocks=(_matrix_figure(title, means, counts),),
+                )
+            )
+        return sections
+
+    def _model_card(self, context: ReportContext) -> Section:
+        from crm_clv.estimation import FitError, InsufficientData
+        from crm_clv.fitting import fit_clv, model_card
+        from crm_clv.history import load_history
+
+        history = load_history(context.connection, context.tables, context.as_of)
+        summary = history.summary(self.options.days_per_unit)
+        try:
+            fitted = fit_clv(summary, self.options)
+        except (FitError, InsufficientData) as error:
+            return Section(title="CLV model card", blocks=(Text(str(error)),))
+        first = np.datetime64(int(history.first_day.min()), "D") if len(history.first_day) else None
+        card = model_card(fitted, self.options, (str(first), str(context.as_of)))
+        params = card["params"]
+        errors = card["std_errors"]
+        assert isinstance(params, dict) and isinstance(errors, dict)
+        rows = tuple((name, value, errors[name]) for name, value in params.items())
+        spend = card["spend"]
+        if isinstance(spend, dict):
+            rows += tuple(
+                (f"spend {name}", value, spend["std_errors"][name])
+                for name, value in spend["params"].items()
+            )
+        text = (
+            f"{card['model']} with {card['spend_model']} spend, time unit "
+            f"{card['time_unit']}, {card['customers']} customers, purchases from "
+            f"{first} to the day before {context.as_of}; log-likelihood "
+            f"{card['log_likelihood']:.2f}, converged {card['converged']}."
+        )
+        blocks: list[Table | Text] = [
+            Text(text),
+            Table(
+                columns=("parameter", "estimate", "std_error"),
+                rows=rows,
+                title="Parameters",
+                name="parameters",
+            ),
+        ]
+        blocks += [Text(f"Warning: {w}") for w in fitted.warnings]
+        return Section(title="CLV model card", blocks=tuple(blocks))
