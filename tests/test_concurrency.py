@@ -189,7 +189,7 @@ def test_a_database_error_in_the_cli_shows_neither_sql_nor_parameters(
 
 @pytest.mark.parametrize(
     "command",
-    [("forget", "C1", "--yes"), ("backup", "copy.db")],
+    [("forget", "C1", "--yes"), ("backup", "{project}/copy.db")],
     ids=["forget", "backup"],
 )
 def test_sqlite_privacy_writers_wait_for_the_lock_and_give_up_with_one_line(
@@ -197,7 +197,8 @@ def test_sqlite_privacy_writers_wait_for_the_lock_and_give_up_with_one_line(
 ) -> None:
     holder = hold_write_lock(sqlite_project)
     try:
-        process = crm(sqlite_project, *command, timeout="0.2")
+        args = [arg.format(project=sqlite_project) for arg in command]
+        process = crm(sqlite_project, *args, timeout="0.2")
         _out, err = process.communicate()
     finally:
         holder.rollback()
