@@ -113,7 +113,7 @@ def test_empty_database_gives_empty_columns(engine: Engine) -> None:
 
 def test_a_back_dated_run_has_only_the_customers_who_existed_then(engine: Engine) -> None:
     """Who exists at an analysis date: created before it, or an interaction before it."""
-    imported = datetime(2025, 6, 1)  # the day the file was imported, for all but "old"
+    imported = datetime(2025, 6, 1, 9)  # when the file was imported, for all but "old"
     with engine.begin() as conn:
         conn.execute(
             insert(CustomerRow),

@@ -98,7 +98,7 @@ def test_the_demo_prints_what_crm_segment_prints_inside_80_columns(tmp_path: Pat
     target = tmp_path / "demo"
     made = CliRunner().invoke(
         cli,
-        ["demo", str(target), "--customers", "200"],
+        ["demo", str(target), "--customers", "400"],
         obj=App(config_path=tmp_path / "unused.toml"),
         env={"COLUMNS": "80"},
     )

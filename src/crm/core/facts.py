@@ -93,13 +93,13 @@ def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
 
 
 def existed_at(tables: Tables, as_of: date) -> ColumnElement[bool]:
-    """Customers who exist at analysis date `as_of`: created before it, or with an interaction
-    (of any kind) before it. A run back-dated with `crm segment --as-of` leaves out customers
+    """Customers who exist at analysis date `as_of`: created by its moment (midnight UTC at its
+    start, that instant included), or with an interaction (of any kind) before it. A run back-dated with `crm segment --as-of` leaves out customers
     who came later, so comparing it with a later run shows them as entered."""
     c, i = tables.customer, tables.interaction
     moment = as_of_moment(as_of)
     interacted = exists().where(and_(i.c.customer_id == c.c.id, i.c.occurred_at < moment))
-    return or_(c.c.created_at < moment, interacted)
+    return or_(c.c.created_at <= moment, interacted)
 
 
 def profiling_allowed(tables: Tables) -> ColumnElement[bool]:
