@@ -9,40 +9,28 @@ Heavy modules (SQLAlchemy, numpy) are imported on first use, so building a Proje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from attrs import define, field
 
 from crm.core.config import CrmConfig, load_config
 from crm.core.database import write_transaction
-from crm.core.errors import NotFoundError
-from crm.core.privacy import PERSONAL_FIELDS
-from crm.core.segment import Segment
+from crm.core.project_privacy import PrivacyOperations
+from crm.core.project_runs import RunHistory
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-    from crm.core.audit import AuditEntry
-    from crm.core.backup import BackupReport, RestoreReport
     from crm.core.importing import ImportOptions, ImportReport
-    from crm.core.merging import CustomerMerge
     from crm.core.pipeline import SegmentationPlan, SegmentationResult
     from crm.core.plugins import CrmHooks, InstalledPlugin, PluginInfo
-    from crm.core.privacy.consent import CampaignList
-    from crm.core.privacy.erasure import ErasureReport
-    from crm.core.privacy.masking import Masker
-    from crm.core.profiles import CustomerProfile
     from crm.core.registry import Registry
     from crm.core.report_model import Document
-    from crm.core.run_details import RunDetails
     from crm.core.schema import Tables
-    from crm.core.segment import Run
-    from crm.core.segment_migration import SegmentMigration
 
 
 def _pairs(plugins: Iterable[tuple[str, object]]) -> tuple[tuple[str, object], ...]:
@@ -50,8 +38,12 @@ def _pairs(plugins: Iterable[tuple[str, object]]) -> tuple[tuple[str, object], .
 
 
 @define
-class Project:
-    """Configuration, plugins and database of one crm project, each loaded on first use."""
+class Project(RunHistory, PrivacyOperations):
+    """Configuration, plugins and database of one crm project, each loaded on first use.
+
+    Stored runs come from `RunHistory` (crm.core.project_runs), merges and profiles from
+    `CustomerOperations` and privacy from `PrivacyOperations` (crm.core.project_privacy).
+    """
 
     config: CrmConfig
     #: Plugins registered without being installed: (name, plugin) pairs, enabled implicitly.
@@ -237,106 +229,6 @@ class Project:
 
         return import_campaigns(self.engine, path, options, progress)
 
-    def merge_customers(
-        self, survivor: str, merged: Iterable[str], *, reason: str = "manual"
-    ) -> CustomerMerge:
-        """Merge customers into `survivor` in one transaction (`crm.core.merging`)."""
-        return self.merge_many([(survivor, tuple(merged), reason)])[0]
-
-    def merge_many(self, merges: Iterable[tuple[str, tuple[str, ...], str]]) -> list[CustomerMerge]:
-        """Several merges (survivor, merged, reason), all in one transaction: all or none."""
-        from crm.core.merge_service import merge_all
-
-        self.registry  # noqa: B018 - plugins are loaded and configured before any write
-        return merge_all(self.engine, self.tables, self.hooks, merges)
-
-    def unmerge(self, customer_or_merge: str | int) -> CustomerMerge:
-        """Undo a merge exactly: by its id (int), or the latest standing merge of a customer."""
-        from crm.core.merge_service import undo
-
-        self.registry  # noqa: B018
-        return undo(self.engine, self.tables, self.hooks, customer_or_merge)
-
-    def merges(self, *, include_undone: bool = False) -> list[CustomerMerge]:
-        """Recorded merges, newest first."""
-        from crm.core.merging import list_merges
-
-        with self.engine.connect() as connection:
-            return list_merges(connection, self.tables, include_undone=include_undone)
-
-    def merged_into(self, external_id: str) -> str | None:
-        """The survivor's external id if `external_id` was merged into another customer."""
-        from crm.core.merge_service import survivor_of
-
-        with self.engine.connect() as connection:
-            return survivor_of(connection, self.tables, external_id)
-
-    def runs(self, *, limit: int | None = None) -> list[Run]:
-        """Stored segmentation runs, newest first."""
-        from crm.core.runs import list_runs
-
-        with self.engine.connect() as connection:
-            return list_runs(connection, limit=limit)
-
-    def current_run(self) -> Run | None:
-        """The latest run of the latest analysis date stored (a back-dated run is history)."""
-        from crm.core.runs import current_run
-
-        with self.engine.connect() as connection:
-            return current_run(connection)
-
-    def load_run(self, run_id: int | None = None) -> SegmentationResult:
-        """Stored run `run_id` (default: the current run) in the shape of a fresh run, with its
-        `artifacts`; its facts carry customer ids, purchases and revenue only
-        (crm.core.run_reading)."""
-        from crm.core.run_reading import load_run, require_run
-
-        with self.engine.connect() as connection:
-            return load_run(connection, require_run(connection, run_id).id)
-
-    def run_details(self, run_id: int) -> RunDetails:
-        """What `crm runs show` prints: the run, its config, per-segment counts, artifacts."""
-        from crm.core.run_details import run_details
-
-        with self.engine.connect() as connection:
-            return run_details(connection, run_id)
-
-    def delete_runs(self, run_ids: Iterable[int]) -> int:
-        """Delete these runs (every one must exist), in one transaction."""
-        from crm.core.runs import delete_runs, get_run
-
-        with write_transaction(self.engine) as connection:
-            ids = [get_run(connection, run_id).id for run_id in run_ids]
-            return delete_runs(connection, ids)
-
-    def runs_to_prune(self, *, keep: int | None = None, before: date | None = None) -> list[Run]:
-        from crm.core.runs import runs_to_prune
-
-        with self.engine.connect() as connection:
-            return runs_to_prune(connection, keep=keep, before=before)
-
-    def prune_runs(self, *, keep: int | None = None, before: date | None = None) -> list[Run]:
-        """Delete the runs outside the newest `keep` and/or created before `before`, in one
-        transaction; the current run is kept. Returns the deleted runs."""
-        from crm.core.runs import prune_runs
-
-        with write_transaction(self.engine) as connection:
-            return prune_runs(connection, keep=keep, before=before)
-
-    def segment_migration(
-        self,
-        segmentation: str | None = None,
-        from_run: int | None = None,
-        to_run: int | None = None,
-    ) -> SegmentMigration:
-        """Customers moving between the segments of `segmentation` from one run to another
-        (default: the current run and the latest run of an earlier analysis date, and the first
-        segmentation both runs have)."""
-        from crm.core.segment_migration import segment_migration
-
-        with self.engine.connect() as connection:
-            return segment_migration(connection, segmentation, from_run, to_run)
-
     def plugins(self) -> list[PluginInfo]:
         from crm.core.plugins import PluginInfo, describe_plugins, hooks_of
 
@@ -353,153 +245,3 @@ class Project:
                 )
             )
         return infos
-
-    def customer_summary(self, profile: CustomerProfile) -> dict[str, Any]:
-        """What `crm customers show` adds to `profile`: `purchases` (count, revenue, first and
-        last purchase), `segment_details` (each segment with its description and action) and
-        `stale` (why the segments are out of date, or None). For a profile of a named run, the
-        totals and descriptions are that run's."""
-        from crm.core import customer_summary as summary
-
-        external_id, named = profile.customer.external_id, profile.named_run
-        with self.engine.connect() as connection:
-            if named is not None:  # as of the run named, not today
-                totals = summary.totals_in_run(connection, self.tables, external_id, named)
-            else:
-                totals = summary.purchase_totals(connection, self.tables, external_id)
-        if named is not None:
-            known = summary.segments_in_run(named)
-        else:
-            plan = self.plan()
-            known = {item.name: tuple(item.component.segments) for item in plan.segmenters}
-            for model in plan.stage_models:
-                known[model.name] = tuple(Segment(stage) for stage in model.component.stages)
-        segments = {a.segmentation: a.segment for a in profile.assignments}
-        return {
-            "purchases": totals.to_dict(),
-            "segment_details": [attrs.asdict(m) for m in summary.segment_meanings(segments, known)],
-            "stale": summary.newer_than_run(profile.run, profile.customer.created_at, totals),
-        }
-
-    def customer_profile(
-        self,
-        external_id: str,
-        *,
-        last: int = 10,
-        unmask: bool = False,
-        run_id: int | None = None,
-    ) -> CustomerProfile:
-        """A customer's attributes, last interactions and current segments with their scores.
-
-        Scores are shown as `crm segment` shows them (money in currency units, scores as
-        integers); the stored values are raw floats. Personal fields are masked by the
-        `[privacy]` rules unless `unmask` (which is written to the audit log).
-        """
-        from crm.core.privacy.tombstones import erased_ids
-        from crm.core.profiles import customer_profile
-        from crm.core.reports import metric_value
-
-        with self.engine.connect() as connection:
-            profile = customer_profile(
-                connection, self.tables, external_id, last=last, run_id=run_id
-            )
-            if profile is None and erased_ids(connection, [external_id]):
-                raise NotFoundError(f"customer {external_id!r} was erased (crm forget)")
-        if profile is None:
-            raise NotFoundError(f"no customer with id {external_id!r}")
-        if unmask:
-            self._audit_unmasked(customers=1)
-        else:
-            masked = self.masker().mask_all(
-                {name: getattr(profile.customer, name) for name in PERSONAL_FIELDS}
-            )
-            profile = attrs.evolve(profile, customer=attrs.evolve(profile.customer, **masked))
-        metrics = {
-            f"{item.spec.name}.{metric.name}": metric
-            for item in self.registry.scorers
-            for metric in item.spec.metrics
-        }
-        shown = {
-            name: metric_value(metrics[name], value)
-            if name in metrics and value is not None
-            else value
-            for name, value in profile.scores.items()
-        }
-        return attrs.evolve(profile, scores=shown)
-
-    # Privacy: masking, campaign lists, erasure, audit log, backups (docs/privacy.md).
-
-    def masker(self) -> Masker:
-        """The `[privacy]` masking rules with this database's secret."""
-        from crm.core.privacy.masking import Masker
-        from crm.core.privacy.tombstones import database_secret
-
-        with write_transaction(self.engine) as connection:
-            return Masker(self.config.privacy, database_secret(connection))
-
-    def _audit_unmasked(self, **counts: int) -> None:
-        from crm.core.audit import record
-
-        with write_transaction(self.engine) as connection:
-            record(connection, "unmasked export", **counts)
-
-    def campaign_list(
-        self,
-        result: SegmentationResult,
-        only: Mapping[str, Collection[str]] | None = None,
-        *,
-        channel: str | None = None,
-        with_contact: bool = False,
-        unmask: bool = False,
-    ) -> CampaignList:
-        """`crm segment --customers` rows with consent for `channel` applied and, with
-        `with_contact`, name, email and phone (masked unless `unmask`, which is audited)."""
-        from crm.core.privacy.consent import campaign_list, contact_details
-        from crm.core.reports import customer_rows
-
-        rows = customer_rows(result, only)
-        contacts = None
-        if with_contact:
-            with self.engine.connect() as connection:
-                contacts = contact_details(connection, self.tables, result.facts.customer_id)
-        masker = None if unmask else self.masker()
-        campaign = campaign_list(
-            rows, result.facts, channel=channel, contacts=contacts, masker=masker
-        )
-        if with_contact and unmask:
-            self._audit_unmasked(customers=len(campaign.table.rows))
-        return campaign
-
-    def forget(self, external_id: str) -> ErasureReport:
-        """Erase customer `external_id` everywhere, in one transaction (crm.core.privacy.erasure);
-        on SQLite the file is then rebuilt so no erased value stays in free pages."""
-        from crm.core.privacy.erasure import erase_customer, scrub_sqlite_file
-
-        listener = self.hooks.customer_erased
-        with write_transaction(self.engine) as connection:
-            report = erase_customer(connection, self.tables, external_id, listener)
-        if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as connection:
-                scrub_sqlite_file(connection)
-        return report
-
-    def audit_log(self, *, action: str | None = None) -> list[AuditEntry]:
-        from crm.core.audit import entries
-
-        with self.engine.connect() as connection:
-            return entries(connection, action=action)
-
-    def backup(self, path: Path) -> BackupReport:
-        from crm.core.backup import backup
-
-        return backup(self.engine, path)
-
-    def restore(self, path: Path) -> RestoreReport:
-        from crm.core.backup import restore
-        from crm.core.privacy.erasure import scrub_sqlite_file
-
-        report = restore(self.engine, path, self.hooks.customer_erased)
-        if report.customers_erased_again and self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as connection:
-                scrub_sqlite_file(connection)
-        return report
