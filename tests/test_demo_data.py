@@ -86,7 +86,7 @@ def test_files_have_the_importer_columns_and_the_counts_returned(demo: Loaded) -
     with demo.sample.interactions_csv.open(encoding="utf-8") as f:
         assert next(csv.reader(f)) == [
             "interaction_id", "customer_id", "kind", "occurred_at", "amount", "channel",
-            "campaign", "stage", "order_id",
+            "campaign", "stage", "order_id", "category", "topic", "discount",
         ]  # fmt: skip
     assert demo.sample.customers == len(demo.customers) == 2_000
     assert demo.sample.interactions == len(demo.interactions)

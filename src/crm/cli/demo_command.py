@@ -134,17 +134,16 @@ def demo(
     app.use_config(config_path)
     project = app.project
     try:
-        for path, target in (
-            (sample.customers_csv, "customers"),
-            (sample.interactions_csv, "interactions"),
-        ):
+        # Interactions keep their extra columns (category, topic, discount) in attributes.
+        steps = [
+            (sample.customers_csv, project.import_customers, ImportOptions()),
+            (sample.interactions_csv, project.import_interactions, ImportOptions(keep_extra=True)),
+        ]
+        if sample.campaigns_csv is not None:
+            steps.append((sample.campaigns_csv, project.import_campaigns, ImportOptions()))
+        for path, importer, options in steps:
             with _progress(path) as progress:
-                importer = (
-                    project.import_customers
-                    if target == "customers"
-                    else project.import_interactions
-                )
-                report = importer(path, ImportOptions(), progress)
+                report = importer(path, options, progress)
             click.echo(summary_line(report), err=True)
         result = project.segment()
         click.echo(

@@ -85,9 +85,18 @@ def import_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+KEEP_EXTRA = click.option(
+    "--keep-extra",
+    is_flag=True,
+    help="Keep columns no field reads in each row's attributes (JSON, by column name); "
+    "also keep_extra = true in [import].",
+)
+
+
 @click.group("import")
 def import_group() -> None:
-    """Import customers or interactions from CSV or JSON Lines (all-or-nothing, re-runnable)."""
+    """Import customers, interactions or campaigns from CSV or JSON Lines (all-or-nothing,
+    re-runnable)."""
 
 
 @contextmanager
@@ -132,12 +141,17 @@ def _run(
     fmt: str,
     output: Path | None,
     clear_empty: bool = False,
+    keep_extra: bool = False,
 ) -> None:
     from crm.core.importing import ImportOptions
 
     project = get_app(ctx).project
     defaults = project.config.import_
-    configured = defaults.customers if target == "customers" else defaults.interactions
+    configured = {
+        "customers": defaults.customers,
+        "interactions": defaults.interactions,
+        "campaigns": defaults.campaigns,
+    }[target]
     options = ImportOptions(
         mapping={**configured, **mapping},
         date_format=date_format or defaults.date_format,
@@ -150,12 +164,15 @@ def _run(
         encoding=encoding,
         clear_empty=clear_empty,
         recreate_erased=recreate_erased,
+        keep_extra=keep_extra or defaults.keep_extra,
     )
+    importer = {
+        "customers": project.import_customers,
+        "interactions": project.import_interactions,
+        "campaigns": project.import_campaigns,
+    }[target]
     with _progress(path) as progress:
-        if target == "customers":
-            report = project.import_customers(path, options, progress)
-        else:
-            report = project.import_interactions(path, options, progress)
+        report = importer(path, options, progress)
     click.echo(summary_line(report), err=True)
     if fmt != "table" or output is not None:  # for people the summary line above says it all
         emit(report_table(report), fmt, output)
@@ -197,6 +214,7 @@ def report_table(report: ImportReport) -> Table:
     is_flag=True,
     help="An empty cell sets the stored value to empty (default: an empty cell keeps it).",
 )
+@KEEP_EXTRA
 @import_options
 @click.pass_context
 def import_customers(ctx: click.Context, /, file: Path, **kwargs: Any) -> None:
@@ -209,6 +227,7 @@ def import_customers(ctx: click.Context, /, file: Path, **kwargs: Any) -> None:
 @click.option(
     "--kind", help="Kind of every row when the file has no kind column. Default: purchase."
 )
+@KEEP_EXTRA
 @import_options
 @click.pass_context
 def import_interactions(ctx: click.Context, /, file: Path, kind: str | None, **kwargs: Any) -> None:
@@ -218,3 +237,15 @@ def import_interactions(ctx: click.Context, /, file: Path, kind: str | None, **k
     nothing: rows are matched by their interaction_id, or by content fingerprint.
     """
     _run(ctx, "interactions", file, kind, **kwargs)
+
+
+@import_group.command("campaigns")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
+@click.pass_context
+def import_campaigns(ctx: click.Context, /, file: Path, **kwargs: Any) -> None:
+    """Import campaigns (id, name, channel, start, end, cost, budget, target_segment) from FILE.
+
+    Interactions name a campaign by its id in their campaign column; existing ids are updated.
+    """
+    _run(ctx, "campaigns", file, None, **kwargs)

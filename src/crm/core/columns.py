@@ -8,7 +8,7 @@ facts hold them (`revenue_minor`); the conversion happens once, here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +17,10 @@ from attrs import define, field
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+    from sqlalchemy import Connection
 
     from crm.core.facts import Facts
+    from crm.core.schema import Tables
 
 #: Columns every segmentation may use, with what they hold.
 BASE_COLUMNS: Mapping[str, str] = {
@@ -34,6 +36,29 @@ BASE_COLUMNS: Mapping[str, str] = {
     "consent_phone": "consent to phone calls: 1 yes, 0 no, missing if never asked",
     "consent_profiling": "consent to profiling (those who said no are never scored): 1 or missing",
 }
+
+
+#: Columns named `attributes.<key>` read the customer's `attributes` JSON (the extra columns of
+#: a customer file imported with `--keep-extra`), as text; missing where the key is absent.
+ATTRIBUTE_PREFIX = "attributes."
+
+
+class WithAttributes(Collection[str]):
+    """Column names plus every `attributes.<key>`: what `in` answers for checks at load time."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = tuple(names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names or (
+            isinstance(name, str) and name.startswith(ATTRIBUTE_PREFIX) and len(name) > 10
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 #: Minor units (cents) per currency unit.
@@ -74,17 +99,24 @@ class ColumnTable:
     facts: Facts
     #: Metrics (`<scorer>.<metric>`, float) and stages (`<stage model>`, text) by name.
     scores: Mapping[str, NDArray[Any]]
+    #: Reads `attributes.<key>` for every customer of the facts (None: no attribute columns).
+    attributes: Callable[[str], NDArray[Any]] | None = None
     #: The metrics of kind "money": held in minor units in `scores`, read in currency units.
     money: Collection[str] = ()
     _cache: dict[str, NDArray[Any]] = field(factory=dict, init=False)
 
     def __contains__(self, name: object) -> bool:
+        if self.attributes is not None and name in WithAttributes(()):
+            return True
         return name in BASE_COLUMNS or name in self.scores
 
     def __getitem__(self, name: str) -> NDArray[Any]:
         if name in self.scores and name not in self.money:
             return self.scores[name]
         if name not in self._cache:
+            if self.attributes is not None and name in WithAttributes(()):
+                self._cache[name] = self.attributes(name.removeprefix(ATTRIBUTE_PREFIX))
+                return self._cache[name]
             if name in self.scores:
                 self._cache[name] = in_currency_units(self.scores[name])
                 return self._cache[name]
@@ -96,3 +128,26 @@ class ColumnTable:
 
     def __len__(self) -> int:
         return len(self.facts)
+
+
+def attribute_reader(
+    connection: Connection, tables: Tables, facts: Facts
+) -> Callable[[str], NDArray[Any]]:
+    """`key -> text column` aligned with `facts.customer_id`, extracted from JSON in SQL."""
+
+    def read(key: str) -> NDArray[Any]:
+        from sqlalchemy import select
+
+        customer = tables.customer
+        value = customer.c.attributes[key].as_string()
+        rows = connection.execute(select(customer.c.id, value).where(value.is_not(None))).all()
+        column = np.full(len(facts), None, dtype=object)
+        if rows:
+            ids = np.array([row[0] for row in rows], dtype=np.int64)
+            found = np.minimum(facts.index_of(ids), max(len(facts) - 1, 0))
+            # Customers left out of the facts (profiling opt-out) are dropped, not misplaced.
+            known = facts.customer_id[found] == ids if len(facts) else np.zeros(len(ids), bool)
+            column[found[known]] = np.array([row[1] for row in rows], dtype=object)[known]
+        return column
+
+    return read

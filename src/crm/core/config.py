@@ -75,8 +75,11 @@ class ImportConfig:
 
     customers: Mapping[str, str] = field(factory=dict)
     interactions: Mapping[str, str] = field(factory=dict)
+    campaigns: Mapping[str, str] = field(factory=dict)
     date_format: str | None = None
     delimiter: str = ","
+    #: Keep unmapped columns of customer and interaction files in `attributes` (`--keep-extra`).
+    keep_extra: bool = False
 
 
 @frozen

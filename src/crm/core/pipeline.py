@@ -16,7 +16,7 @@ import numpy as np
 from attrs import frozen
 from sqlalchemy import Connection, func, select
 
-from crm.core.columns import BASE_COLUMNS, ColumnTable
+from crm.core.columns import BASE_COLUMNS, ColumnTable, WithAttributes, attribute_reader
 from crm.core.components import (
     Metric,
     NoOptions,
@@ -166,7 +166,7 @@ def plan_segmentation(
 
     # A stage model's stage is a text column segmentations can test (`funnel == 'customer'`).
     stage_columns = tuple(model.name for model in stage_models)
-    available = (*BASE_COLUMNS, *metrics, *stage_columns)
+    available = WithAttributes((*BASE_COLUMNS, *metrics, *stage_columns))
     segmenters: list[Configured[Segmenter]] = []
     for item in registry.segmentations:
         segmentation: SegmentationSpec = item.spec
@@ -218,7 +218,8 @@ def rule_segmenters(
                 rule_config,
                 available_columns=available,
                 source=source,
-                text_columns=TEXT_COLUMNS | set(stage_columns),
+                # attributes.<key> hold the text of the file they came from.
+                text_columns=WithAttributes((*TEXT_COLUMNS, *stage_columns)),
             )
         except ConfigError as exc:
             problems.extend(exc.lines)
@@ -363,7 +364,12 @@ def run_segmentation(
         stages[staged.name] = outcome.segment_names()
 
     money = {name for name, metric in plan.metrics.items() if metric.kind == "money"}
-    columns = ColumnTable(facts, {**scores, **stages}, money=money)
+    columns = ColumnTable(
+        facts,
+        {**scores, **stages},
+        money=money,
+        attributes=attribute_reader(connection, tables, facts),
+    )
     for segmenter in plan.segmenters:
         with blamed_on(segmenter.plugin, f"segmentation {segmenter.name!r}"):
             codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)

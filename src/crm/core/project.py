@@ -230,6 +230,13 @@ class Project:
 
         return import_interactions(self.engine, path, options, progress)
 
+    def import_campaigns(
+        self, path: Path, options: ImportOptions, progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        from crm.core.importing import import_campaigns
+
+        return import_campaigns(self.engine, path, options, progress)
+
     def merge_customers(
         self, survivor: str, merged: Iterable[str], *, reason: str = "manual"
     ) -> CustomerMerge:

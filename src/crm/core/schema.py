@@ -274,6 +274,28 @@ class TombstoneRow(Base):
     erased_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class CampaignRow(Base):
+    """A marketing campaign; interactions name it by `id` in their `campaign` column.
+
+    Keyed by the id your systems use (the same text the interactions carry), so an interactions
+    file and a campaigns file join without a lookup table. Money in minor units; a campaign
+    without a known cost has `cost_minor` NULL (its ROI is unavailable, never infinite).
+    """
+
+    __tablename__ = "campaign"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    #: First and last day it ran (inclusive, UTC); `ends_on` NULL while it runs.
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    cost_minor: Mapped[int | None] = mapped_column(BigInteger)
+    budget_minor: Mapped[int | None] = mapped_column(BigInteger)
+    #: The segment it targets as "segmentation=segment" (e.g. "rfm=At Risk"), if any.
+    target_segment: Mapped[str | None] = mapped_column(String(200))
+
+
 @frozen
 class Tables:
     """The Core tables a plugin may query on the read-only connection it is given."""
@@ -284,6 +306,8 @@ class Tables:
     #: Merged customers' external ids -> the survivor (`merged_customer_id` is left out of facts).
     customer_alias: Table = CustomerAliasRow.__table__  # type: ignore[assignment]
     customer_merge: Table = CustomerMergeRow.__table__  # type: ignore[assignment]
+    #: Imported campaigns (`crm import campaigns`); interactions name them in `campaign`.
+    campaign: Table = CampaignRow.__table__  # type: ignore[assignment]
 
     @classmethod
     def default(cls) -> Tables:

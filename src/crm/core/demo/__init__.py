@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from attrs import frozen
 
+from crm.core.demo.attributes import EXTRA_COLUMNS, extra_columns, write_campaigns
 from crm.core.demo.deals import DEAL_STAGES
 from crm.core.demo.duplicates import (
     DUPLICATE_SHARE,
@@ -31,7 +32,7 @@ from crm.core.demo.duplicates import (
     TRUTH_FILE,
     plant_duplicates,
 )
-from crm.core.demo.events import Events, draw_events, to_seconds
+from crm.core.demo.events import Events, campaigns_in, draw_events, to_seconds
 from crm.core.demo.people import People, draw_people
 from crm.core.demo.process import (
     CHANNELS,
@@ -62,7 +63,7 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 INTERACTION_COLUMNS = (
     "interaction_id", "customer_id", "kind", "occurred_at", "amount", "channel", "campaign",
-    "stage", "order_id",
+    "stage", "order_id", *EXTRA_COLUMNS,
 )  # fmt: skip
 CUSTOMERS_FILE = "customers.csv"
 INTERACTIONS_FILE = "interactions.csv"
@@ -82,6 +83,9 @@ class SampleData:
     #: The truth about planted duplicates (customer_id, same_as); see `demo.duplicates`.
     duplicates_csv: Path | None = None
     duplicates: int = 0
+    #: campaigns.csv (id, name, channel, start, end, cost, budget) and its number of rows.
+    campaigns_csv: Path | None = None
+    campaigns: int = 0
 
 
 def window_start(end: date, years: int) -> date:
@@ -159,8 +163,15 @@ def write_sample_data(
     )
     interactions_csv = directory / INTERACTIONS_FILE
     total = int(events.second.size)
-    chunks = _interaction_chunks(customer_ids, events, formatter)
+    extras = extra_columns(seed, events, customers)
+    chunks = _interaction_chunks(customer_ids, events, formatter, extras)
     _write_plain(interactions_csv, INTERACTION_COLUMNS, chunks)
+    channel_names = {code: name for code, name in enumerate(CHANNELS)}
+    campaigns_csv, campaigns = write_campaigns(
+        directory,
+        [(name, day, channel_names[code]) for name, day, code in campaigns_in(start, end)],
+        end,
+    )
     return SampleData(
         customers_csv,
         interactions_csv,
@@ -168,6 +179,8 @@ def write_sample_data(
         total,
         duplicates_csv,
         int(planted.duplicate.sum()),
+        campaigns_csv=campaigns_csv,
+        campaigns=campaigns,
     )
 
 
@@ -223,7 +236,10 @@ def _customer_chunks(
 
 
 def _interaction_chunks(
-    customer_ids: NDArray[Any], events: Events, formatter: _TimeFormatter
+    customer_ids: NDArray[Any],
+    events: Events,
+    formatter: _TimeFormatter,
+    extras: dict[str, NDArray[Any]],
 ) -> Iterator[list[list[str]]]:
     kinds, channels = _labels(KNOWN_KINDS), _labels(CHANNELS)
     campaigns, stages = _labels(events.campaigns), _labels((*STAGES, *DEAL_STAGES))
@@ -243,6 +259,7 @@ def _interaction_chunks(
             campaigns[events.campaign[part]].tolist(),
             stages[events.stage[part]].tolist(),
             _order_ids(events.order[part], events.kind[part], order_width),
+            *(extras[name][part].tolist() for name in EXTRA_COLUMNS),
         ]
 
 

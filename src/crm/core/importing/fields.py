@@ -26,7 +26,7 @@ from crm.core.importing.parsers import (
 )
 from crm.core.schema import Tables
 
-Target = Literal["customers", "interactions"]
+Target = Literal["customers", "interactions", "campaigns"]
 
 
 @frozen
@@ -75,9 +75,26 @@ INTERACTION_FIELDS: tuple[Field, ...] = (
     ),
 )
 
+CAMPAIGN_FIELDS: tuple[Field, ...] = (
+    Field(
+        "campaign_id",
+        "your id of the campaign, as the interactions' campaign column writes it; "
+        "existing ids are updated",
+        required=True,
+    ),
+    Field("name", "what people call it (default: the id)"),
+    Field("channel", "where it ran: email, sms, web ..."),
+    Field("start", "first day it ran (a date)", required=True),
+    Field("end", "last day it ran (a date; empty while it runs)"),
+    Field("cost", "what it cost, as an exact decimal (stored in cents); empty if not known"),
+    Field("budget", "what it was allowed to cost (as cost)"),
+    Field("target_segment", "the segment it targets, as segmentation=segment (rfm=At Risk)"),
+)
+
 FIELDS: Mapping[Target, tuple[Field, ...]] = {
     "customers": CUSTOMER_FIELDS,
     "interactions": INTERACTION_FIELDS,
+    "campaigns": CAMPAIGN_FIELDS,
 }
 
 

@@ -32,7 +32,9 @@ from sqlalchemy import (
 
 from crm.core.audit import record
 from crm.core.importing.bulk import write_transaction
+from crm.core.importing.campaigns import CampaignLoader, campaign_parsers
 from crm.core.importing.customers import CustomerLoader
+from crm.core.importing.extra import extra_columns
 from crm.core.importing.fields import Target, customer_parsers, interaction_parsers
 from crm.core.importing.interactions import InteractionLoader
 from crm.core.importing.merged_ids import resolve_merged_ids
@@ -86,18 +88,27 @@ def import_interactions(
     return _import("interactions", engine, path, options, progress)
 
 
+def import_campaigns(
+    engine: Engine, path: Path, options: ImportOptions, progress: Progress | None = None
+) -> ImportReport:
+    """Upsert campaigns from a CSV or JSON Lines file (see `crm.core.importing.campaigns`)."""
+    return _import("campaigns", engine, path, options, progress)
+
+
 def _import(
     target: Target, engine: Engine, path: Path, options: ImportOptions, progress: Progress | None
 ) -> ImportReport:
     with open_source(path, options) as source:
         loader: Loader
         if target == "customers":
-            loader = CustomerLoader(
-                bind(target, source, options, customer_parsers(options)), options
-            )
+            plan = bind(target, source, options, customer_parsers(options))
+            loader = CustomerLoader(plan, options, extra_columns(target, source, options))
+        elif target == "interactions":
+            plan = bind(target, source, options, interaction_parsers(options))
+            loader = InteractionLoader(plan, options, extra_columns(target, source, options))
         else:
-            loader = InteractionLoader(
-                bind(target, source, options, interaction_parsers(options)), options
+            loader = CampaignLoader(
+                bind(target, source, options, campaign_parsers(options)), options
             )
         problems = Problems(path)
         rejects = (
@@ -151,6 +162,8 @@ def _run(
         stage.drop()
         if target == "customers":
             added, updated, created = first, second, first
+        elif target == "campaigns":
+            added, updated, created = first, second, 0
         else:
             added, updated, created = first, 0, second
         conn.execute(

@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 
 from crm.core.importing.bulk import is_bulk, rebuilt_indexes
+from crm.core.importing.extra import NO_EXTRA, ExtraColumns, json_from_text
 from crm.core.importing.fingerprint import FINGERPRINT_FIELDS, fingerprints, texts
 from crm.core.importing.money import (
     AMOUNT_LIMIT_MINOR,
@@ -56,8 +57,9 @@ _TABLES = Tables.default()
 class InteractionLoader:
     target = "interactions"
 
-    def __init__(self, plan: Plan, options: ImportOptions) -> None:
+    def __init__(self, plan: Plan, options: ImportOptions, extra: ExtraColumns = NO_EXTRA) -> None:
         self.plan = plan
+        self.extra = extra
         self.default_kind = options.kind or DEFAULT_KIND
         self.plain = [name for name in _PLAIN if name in plan]
         self.has_amount = "amount" in plan or "quantity" in plan
@@ -76,6 +78,8 @@ class InteractionLoader:
         if self.unique is not None:
             columns.append(Column("interaction_id", String))
         columns.append(Column("fingerprint", String))
+        if self.extra:
+            columns.append(Column("attributes", String))
         return columns
 
     def stage_rows(
@@ -114,6 +118,8 @@ class InteractionLoader:
             # number from identical rows that have none.
             keys = [None if id_ else key for id_, key in zip(ids, keys, strict=True)]
         columns.append(keys)
+        if self.extra:
+            columns.append(self.extra.attributes(batch))
         return good_rows(columns, len(batch.lines), problems)
 
     def _amounts(
@@ -219,11 +225,15 @@ class InteractionLoader:
         if self.unique is not None:
             key = case((s.interaction_id.is_not(None), literal("x:") + s.interaction_id), else_=key)
         stored = ["occurred_at", *self.plain] + (["amount_minor"] if self.has_amount else [])
+        if self.extra:
+            stored.append("attributes")
         keyed = select(
             s.customer_id, *(s[name] for name in stored), key.label("source_key")
         ).subquery("keyed")
         targets = ["customer_id", *stored]
         picked: list[Any] = [customer.c.id, *(keyed.c[name] for name in stored)]
+        if self.extra:
+            picked[-1] = json_from_text(keyed.c.attributes, conn.dialect.name)
         if "kind" not in self.plain:
             targets.append("kind")
             picked.append(literal(self.default_kind))

@@ -116,6 +116,10 @@ class ImportOptions:
     clear_empty: bool = False
     #: Import rows of customers erased by `crm forget` (refused by default, as bad rows).
     recreate_erased: bool = False
+    #: Customers and interactions: keep the columns no field reads in the row's `attributes`
+    #: (JSON, by column name; empty cells left out), so a category or topic column needs no
+    #: schema change. See `crm.core.importing.extra`.
+    keep_extra: bool = False
 
     def format_of(self, path: Path) -> Literal["csv", "jsonl"]:
         """`file_format`, or JSON Lines for a .jsonl/.ndjson file name, else CSV."""
@@ -133,7 +137,7 @@ class ImportReport:
     the bare customers (external id only) an interactions file introduced.
     """
 
-    target: Literal["customers", "interactions"]
+    target: Literal["customers", "interactions", "campaigns"]
     source: Path
     rows_read: int
     rows_added: int
