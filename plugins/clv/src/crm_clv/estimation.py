@@ -81,6 +81,47 @@ def _objective(
     return objective
 
 
+class _Reached(Exception):
+    """Raised by an objective at a point whose gradient already meets the tolerance."""
+
+    def __init__(self, log_params: FloatArray) -> None:
+        super().__init__()
+        self.log_params = log_params
+
+
+def _minimize_until(
+    objective: Callable[[FloatArray], tuple[float, FloatArray]],
+    x0: FloatArray,
+    gtol: float,
+    options: dict[str, object],
+) -> tuple[FloatArray, int, str]:
+    """BFGS that also stops at the first *evaluated* point meeting `gtol`: (optimum,
+    iterations, message).
+
+    scipy tests the tolerance only at accepted points; near the optimum the objective is flat
+    to rounding (1e-15), so line-search trials that already have a gradient of 1e-11 get
+    rejected as "no decrease" and BFGS spends 40 more evaluations (Pareto/NBD, 200,000
+    customers: 51 evaluations where 8 reach the optimum) before giving up with precision loss.
+    """
+
+    def watched(log_params: FloatArray) -> tuple[float, FloatArray]:
+        value, grad = objective(log_params)
+        if np.isfinite(value) and float(np.max(np.abs(grad))) <= gtol:
+            raise _Reached(np.array(log_params, dtype=np.float64))
+        return value, grad
+
+    accepted = [0]
+
+    def count(_: FloatArray) -> None:
+        accepted[0] += 1
+
+    try:
+        result = minimize(watched, x0, jac=True, method="BFGS", options=options, callback=count)
+    except _Reached as reached:
+        return reached.log_params, accepted[0] + 1, "gradient tolerance reached"
+    return result.x, int(result.nit), str(result.message)
+
+
 def maximize(
     log_likelihood: LogLikelihood,
     start: Sequence[float],
@@ -97,8 +138,10 @@ def maximize(
     default (differences of the gradient), for a likelihood whose gradient is itself numerical.
     """
     x0 = np.log(np.asarray(start, dtype=np.float64))
-    options: dict[str, object] = {"gtol": GRADIENT_TOLERANCE * 0.01, "maxiter": 500}
+    gtol = GRADIENT_TOLERANCE * 0.01
+    options: dict[str, object] = {"gtol": gtol, "maxiter": 500}
     if warm_start is not None:
+        # plain BFGS here: the full fit needs its inverse Hessian, which an early stop loses
         rough = minimize(
             _objective(*warm_start), x0, jac=True, method="BFGS", options={"gtol": 1e-5}
         )
@@ -107,18 +150,28 @@ def maximize(
             inverse = (rough.hess_inv + rough.hess_inv.T) / 2
             if np.all(np.linalg.eigvalsh(inverse) > 0):
                 options["hess_inv0"] = inverse
-    objective = _objective(log_likelihood, customers)
-    result = minimize(objective, x0, jac=True, method="BFGS", options=options)
-    params = np.exp(result.x)
-    value, grad_total = log_likelihood(params)
+    seen: dict[bytes, tuple[float, FloatArray]] = {}
+
+    def remembered(params: FloatArray) -> tuple[float, FloatArray]:
+        # the optimum is re-read below: at 200,000 customers one evaluation is ~0.5 s
+        key = np.asarray(params, dtype=np.float64).tobytes()
+        if key not in seen:
+            seen.clear()
+            seen[key] = log_likelihood(params)
+        return seen[key]
+
+    objective = _objective(remembered, customers)
+    best_x, iterations, message = _minimize_until(objective, x0, gtol, options)
+    params = np.exp(best_x)
+    value, grad_total = remembered(params)
     grad = -grad_total * params / max(customers, 1.0)
-    converged = bool(np.all(np.isfinite(result.x))) and float(np.max(np.abs(grad))) < (
+    converged = bool(np.all(np.isfinite(best_x))) and float(np.max(np.abs(grad))) < (
         GRADIENT_TOLERANCE
     )
     if not converged:
         raise FitError(
-            f"{model}: the maximum likelihood fit did not converge after {result.nit} "
-            f"iterations ({result.message}); largest gradient {np.max(np.abs(grad)):.3g}. "
+            f"{model}: the maximum likelihood fit did not converge after {iterations} "
+            f"iterations ({message}); largest gradient {np.max(np.abs(grad)):.3g}. "
             "The data may not support this model (too few repeat buyers, or a degenerate "
             "history); try another model or more data"
         )
@@ -141,7 +194,7 @@ def maximize(
         covariance=(covariance + covariance.T) / 2,
         log_likelihood=float(value),
         converged=converged,
-        iterations=int(result.nit),
+        iterations=iterations,
     )
 
 
