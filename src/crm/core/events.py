@@ -15,7 +15,7 @@ customer, so memory stays bounded however long the log is and a model can comput
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -31,22 +31,38 @@ from sqlalchemy import (
     cast,
     false,
     func,
-    or_,
     select,
-    true,
-    type_coerce,
 )
-from sqlalchemy.types import String
 
+from crm.core.event_rules import (
+    STAGE_CHANGE,
+    EventRule,
+    _moment,
+    epoch_seconds,
+    rule_condition,
+)
 from crm.core.schema import Tables
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+# EventRule and its SQL live in crm.core.event_rules; they are re-exported here, where journey
+# plugins have always imported them from.
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "EXTRAS",
+    "STAGE_CHANGE",
+    "EventChunk",
+    "EventRule",
+    "EventSequences",
+    "Extra",
+    "epoch_seconds",
+    "rule_condition",
+]
+
 #: Optional columns a reader may ask for besides customer, code and time.
 Extra = Literal["channel", "campaign", "amount", "order_id", "stage"]
 EXTRAS: tuple[Extra, ...] = ("channel", "campaign", "amount", "order_id", "stage")
-STAGE_CHANGE = "stage_change"
 #: Rows fetched per partition; a chunk holds about this many events (more when one customer's
 #: events do not fit, since a customer is never split).
 DEFAULT_CHUNK_ROWS = 262_144
@@ -59,71 +75,6 @@ def _rule_tuple(rules: Iterable[EventRule]) -> tuple[EventRule, ...]:
 
 def _extra_tuple(extras: Iterable[Extra]) -> tuple[Extra, ...]:
     return tuple(extras)
-
-
-def _as_tuple(value: Sequence[str] | str) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-@frozen
-class EventRule:
-    """Which interactions make an event of one code (the rule's position in the rule list).
-
-    An interaction matches when its kind is one of `kinds`, or it is a `stage_change` whose stage
-    is one of `stages` (either suffices; with neither, every kind matches), and, when given, its
-    channel is one of `channels` and its campaign one of `campaigns`. A value ending in `*`
-    matches by prefix (`"black-friday-*"`). An interaction matching several rules gets the code
-    of the first, so list specific rules before general ones.
-    """
-
-    kinds: tuple[str, ...] = field(default=(), converter=_as_tuple)
-    stages: tuple[str, ...] = field(default=(), converter=_as_tuple)
-    channels: tuple[str, ...] = field(default=(), converter=_as_tuple)
-    campaigns: tuple[str, ...] = field(default=(), converter=_as_tuple)
-
-
-def _one_of(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
-    exact = [v for v in values if not v.endswith("*")]
-    prefixes = [v[:-1] for v in values if v.endswith("*")]
-    tests: list[ColumnElement[bool]] = [column.in_(exact)] if exact else []
-    tests += [column.startswith(prefix, autoescape=True) for prefix in prefixes]
-    return or_(*tests)
-
-
-def rule_condition(tables: Tables, rule: EventRule) -> ColumnElement[bool]:
-    """The SQL condition under which an interaction matches `rule`."""
-    i = tables.interaction
-    what: list[ColumnElement[bool]] = []
-    if rule.kinds:
-        what.append(_one_of(i.c.kind, rule.kinds))
-    if rule.stages:
-        what.append(and_(i.c.kind == STAGE_CHANGE, _one_of(i.c.stage, rule.stages)))
-    condition: ColumnElement[bool] = or_(*what) if what else true()
-    if rule.channels:
-        condition = and_(condition, _one_of(i.c.channel, rule.channels))
-    if rule.campaigns:
-        condition = and_(condition, _one_of(i.c.campaign, rule.campaigns))
-    return condition
-
-
-def _moment(value: date | datetime) -> datetime:
-    # A date means midnight UTC at its start, as everywhere in crm (times are stored naive UTC).
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
-    return datetime.combine(value, time.min)
-
-
-def epoch_seconds(column: Any, dialect: str) -> ColumnElement[Any]:
-    """Whole seconds since 1970 (UTC) computed in SQL: integers cross the wire, not datetimes."""
-    # Rounded to the nearest second on both, so they agree. SQLite: julianday arithmetic, three
-    # times faster than strftime('%s') (measured on 1M rows); its error is far below a second.
-    if dialect == "sqlite":
-        return cast(func.round((func.julianday(column) - 2440587.5) * 86400.0), Integer)
-    if dialect == "postgresql":
-        return cast(func.round(func.extract("epoch", column)), BigInteger)
-    return type_coerce(column, String)  # parsed by numpy below
 
 
 @frozen(kw_only=True)
