@@ -143,3 +143,19 @@ def test_without_a_name_the_first_segmentation_both_runs_have_is_compared(
     store(engine, hand_made_result(date(2026, 1, 1), [1], {"other": (["x"], [0])}))
     with pytest.raises(ConfigError, match="runs 2 and 3 have no segmentation in common"):
         Project(parse_config({}), engine=engine).segment_migration()
+
+
+def test_without_a_name_a_headline_segmentation_both_runs_have_comes_first(
+    engine: Engine,
+) -> None:
+    """rfm declares `headline=True`: with it enabled, diff compares rfm although "size" comes
+    first in the runs' order; a headline segmentation only one run has is passed over."""
+    both = {"size": (["Big", "Small"], [0, 1]), "rfm": (SEGMENTS, [0, 2])}
+    store(engine, hand_made_result(date(2025, 1, 1), [1, 2], both))
+    store(engine, hand_made_result(date(2025, 7, 1), [1, 2], both))
+    with_rfm = Project(parse_config({"plugins": {"enabled": ["rfm"]}}), engine=engine)
+    assert with_rfm.headline_segmentations() == ("rfm",)
+    assert with_rfm.segment_migration().segmentation == "rfm"
+    only_later = hand_made_result(date(2026, 1, 1), [1, 2], {"size": (["Big", "Small"], [1, 1])})
+    store(engine, only_later)
+    assert with_rfm.segment_migration().segmentation == "size"

@@ -26,8 +26,9 @@ segments.add_command(explain)
 @click.option(
     "--segmentation",
     "-s",
-    help="The segmentation (or stage model) to compare. Default: the first one both runs "
-    "stored, in registration order (rfm in the default configuration).",
+    help="The segmentation (or stage model) to compare. Default: the first headline "
+    "segmentation both runs stored (rfm in the default configuration), else the first both "
+    "stored.",
 )
 @click.option("--from", "from_segment", metavar="SEGMENT", help="Only customers who were here.")
 @click.option("--to", "to_segment", metavar="SEGMENT", help="Only customers who are here now.")

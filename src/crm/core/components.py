@@ -229,6 +229,9 @@ class SegmentationSpec:
     factory: Callable[[Any], Segmenter]
     options: type = NoOptions
     description: str = ""
+    #: The segmentation a person looks at first: `crm segments diff` compares it when no
+    #: `--segmentation` is named (the first headline segmentation both runs stored).
+    headline: bool = False
 
 
 @frozen(kw_only=True)

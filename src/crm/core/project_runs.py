@@ -81,8 +81,15 @@ class RunHistory(ProjectPart):
     ) -> SegmentMigration:
         """Customers moving between the segments of `segmentation` from one run to another
         (default: the current run and the latest run of an earlier analysis date, and the first
-        segmentation both runs have)."""
+        headline segmentation both runs have, else the first they share)."""
         from crm.core.segment_migration import segment_migration
 
+        preferred = () if segmentation else self.headline_segmentations()
         with self.engine.connect() as connection:
-            return segment_migration(connection, segmentation, from_run, to_run)
+            return segment_migration(
+                connection, segmentation, from_run, to_run, preferred=preferred
+            )
+
+    def headline_segmentations(self) -> tuple[str, ...]:
+        """The enabled segmentations that declare `headline=True`, in registration order."""
+        return tuple(item.spec.name for item in self.registry.segmentations if item.spec.headline)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -181,12 +182,16 @@ def _side(
     return keys, codes, revenue, tuple(s.name for s in segmentations[segmentation])
 
 
-def shared_segmentation(connection: Connection, earlier: Run, later: Run) -> str:
-    """The first segmentation (in `later`'s run order, which is registration order) that both
-    runs stored: the one to compare when none is named (rfm in the default configuration)."""
+def shared_segmentation(
+    connection: Connection, earlier: Run, later: Run, preferred: Sequence[str] = ()
+) -> str:
+    """The segmentation to compare when none is named: the first of `preferred` (the headline
+    segmentations, `SegmentationSpec.headline`: rfm in the default configuration) that both runs
+    stored, else the first both stored in `later`'s run order (registration order)."""
     in_earlier = run_segments(connection, earlier.id)
-    for name in run_segments(connection, later.id):
-        if name in in_earlier:
+    in_later = run_segments(connection, later.id)
+    for name in (*preferred, *in_later):
+        if name in in_earlier and name in in_later:
             return name
     raise ConfigError(
         f"runs {earlier.id} and {later.id} have no segmentation in common; "
@@ -247,6 +252,8 @@ def segment_migration(
     segmentation: str | None = None,
     from_run: int | None = None,
     to_run: int | None = None,
+    *,
+    preferred: Sequence[str] = (),
 ) -> SegmentMigration:
     """The migration of `segmentation` from run `from_run` to run `to_run`; by default `to_run`
     is the current run, `from_run` the latest run of an earlier analysis date and
@@ -256,7 +263,7 @@ def segment_migration(
         get_run(connection, from_run) if from_run is not None else earlier_run(connection, later)
     )
     if segmentation is None:
-        segmentation = shared_segmentation(connection, earlier, later)
+        segmentation = shared_segmentation(connection, earlier, later, preferred)
     a_keys, a_codes, a_revenue, a_names = _side(connection, earlier, segmentation)
     b_keys, b_codes, b_revenue, b_names = _side(connection, later, segmentation)
     from_labels, to_labels, keys, from_index, to_index = migration_cells(

@@ -65,6 +65,7 @@ SEGMENTATION = SegmentationSpec(
     factory=make_segment_map,
     options=RfmOptions,
     description="RFM segments from a grid of scores (default: 11 segments over R x FM)",
+    headline=True,
 )
 
 
