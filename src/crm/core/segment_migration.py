@@ -10,9 +10,9 @@ left), in minor units.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
