@@ -28,67 +28,19 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+# measure is re-exported: identify.py imports it from here (`from run import CRM, measure`).
+from measuring import interleaved, median_of
+from measuring import measure as measure
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 CRM = str(BIN / "crm")
 AS_OF = "2025-01-01"
 PG_URL = os.environ.get("CRM_BENCH_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process.
-
-    The RSS comes from GNU time run around the command: rusage from wait4 would also count the
-    pages a forked child shares with this (large) parent before it execs.
-    """
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        timed = ["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd]
-        started = time.perf_counter()
-        done = subprocess.run(
-            timed,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-        wall = time.perf_counter() - started
-        if done.returncode != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr}")
-        return wall, int(rss.read().split()[-1]) / 1024
-
-
-def median_of(runs: int, setup: Any, cmd: Any, env: Any = None) -> dict[str, float]:
-    walls, peaks = [], []
-    for _ in range(runs):
-        args = setup() if setup else None
-        wall, peak = measure(
-            cmd(args) if callable(cmd) else cmd, env=env(args) if callable(env) else env
-        )
-        walls.append(wall)
-        peaks.append(peak)
-    return {"s": round(statistics.median(walls), 3), "rss_mb": round(max(peaks), 1)}
-
-
-def interleaved(runs: int, first: list[str], second: list[str]) -> tuple[dict[str, float], ...]:
-    """Medians of two commands run in turns (A B A B ...), so a load that drifts during the
-    measurement (other jobs on a shared machine) weighs on both alike."""
-    samples: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
-    for _ in range(runs):
-        samples[0].append(measure(first))
-        samples[1].append(measure(second))
-    return tuple(
-        {
-            "s": round(statistics.median(w for w, _ in taken), 3),
-            "rss_mb": round(max(r for _, r in taken), 1),
-        }
-        for taken in samples
-    )
 
 
 def segment_pair(runs: int, config: Path) -> tuple[dict[str, float], ...]:

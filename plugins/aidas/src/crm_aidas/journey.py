@@ -1,8 +1,9 @@
 """Each customer's journey through a stage set: one vectorised pass over each chunk of events.
 
 Events come from `crm.EventSequences`; `bit_codes` gives each a bitmask: bit r says it
-matches rule r. Rules are, in order: each stage's own rule (stages reached only by `repeat` have
-none), then per stage with `against` one rule for those kinds and one for its `resolved_by`.
+matches rule r (the rule plan and the reader are in `crm_aidas.journey_rules`). Rules are, in
+order: each stage's own rule (stages reached only by `repeat` have none), then per stage with
+`against` one rule for those kinds and one for its `resolved_by`.
 
 Per customer (the exact rules, with examples, are in the README):
 - `first[k]`: the first event of stage k (own rule, or the `nth` event of stage `of` within
@@ -31,7 +32,15 @@ import attrs
 import numpy as np
 from attrs import frozen
 
-from crm import EventChunk, EventRule, EventSequences
+from crm import EventChunk, EventSequences
+
+# Re-exported: report, api, scoring and journey_sql import these from here.
+from crm_aidas.journey_rules import TOUCH_PROPERTIES
+from crm_aidas.journey_rules import RulePlan as RulePlan
+from crm_aidas.journey_rules import action_index as action_index
+from crm_aidas.journey_rules import bit_codes as bit_codes
+from crm_aidas.journey_rules import disjoint as disjoint
+from crm_aidas.journey_rules import journey_sequences as journey_sequences
 from crm_aidas.options import StageSet
 
 if TYPE_CHECKING:
@@ -44,54 +53,6 @@ DAY = 86_400
 NEVER = np.iinfo(np.int64).max
 NOT_YET = np.iinfo(np.int64).min
 TOUCHES = ("first", "last")
-
-
-def action_index(stage_set: StageSet) -> int:
-    """The stage that is the action (a purchase): named "action", else the first whose kinds
-    include purchase, else the last stage."""
-    names = stage_set.names
-    if "action" in names:
-        return names.index("action")
-    for k, stage in enumerate(stage_set.stages):
-        if "purchase" in stage.kinds:
-            return k
-    return len(names) - 1
-
-
-@frozen
-class RulePlan:
-    """Which rule bit means what."""
-
-    rules: tuple[EventRule, ...]
-    #: Bitmask of the rules of each stage's own events.
-    own: tuple[int, ...]
-    #: Per stage: (against bit, resolved bit), or None.
-    service: tuple[tuple[int, int] | None, ...]
-
-    @classmethod
-    def of(cls, stage_set: StageSet) -> RulePlan:
-        rules: list[EventRule] = []
-        own: list[int] = []
-        for stage in stage_set.stages:
-            rule = stage.rule()
-            if rule is None:
-                own.append(0)
-            else:
-                own.append(1 << len(rules))
-                rules.append(rule)
-        service: list[tuple[int, int] | None] = []
-        for stage in stage_set.stages:
-            if not stage.against:
-                service.append(None)
-                continue
-            against = 1 << len(rules)
-            rules.append(EventRule(kinds=stage.against))
-            resolved = 0
-            if stage.resolved_by:
-                resolved = 1 << len(rules)
-                rules.append(EventRule(kinds=stage.resolved_by))
-            service.append((against, resolved))
-        return cls(tuple(rules), tuple(own), tuple(service))
 
 
 @frozen(kw_only=True)
@@ -144,7 +105,9 @@ class Journeys:
                 furthest=empty,
                 current=empty,
                 touches_to_action=empty,
-                touch={(t, p): np.zeros(0, dtype=object) for t in TOUCHES for p in _PROPS},
+                touch={
+                    (t, p): np.zeros(0, dtype=object) for t in TOUCHES for p in TOUCH_PROPERTIES
+                },
             )
         return cls(
             customer_id=np.concatenate([p.customer_id for p in parts]),
@@ -155,49 +118,6 @@ class Journeys:
             touches_to_action=np.concatenate([p.touches_to_action for p in parts]),
             touch={k: np.concatenate([p.touch[k] for p in parts]) for k in parts[0].touch},
         )
-
-
-_PROPS = ("channel", "campaign")
-
-
-def _values_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    if any(v.endswith("*") for v in (*a, *b)):
-        return bool(a and b)  # a prefix may match anything of the other: assume overlap
-    return bool(set(a) & set(b))
-
-
-def disjoint(rules: tuple[EventRule, ...]) -> bool:
-    """Whether no interaction can match two of the rules (judged on kinds and stages alone,
-    so channel and campaign filters only make it more cautious)."""
-    for n, a in enumerate(rules):
-        for b in rules[n + 1 :]:
-            if not (a.kinds or a.stages) or not (b.kinds or b.stages):
-                return False  # a rule without kinds or stages matches every kind
-            if _values_overlap(a.kinds, b.kinds) or _values_overlap(a.stages, b.stages):
-                return False
-            if (a.stages and "stage_change" in b.kinds) or (b.stages and "stage_change" in a.kinds):
-                return False
-    return True
-
-
-def journey_sequences(
-    stage_set: StageSet, *, as_of: date, start: date | None = None, attributed: bool = True
-) -> tuple[RulePlan, EventSequences]:
-    """The reader of the set's events. When no interaction can match two rules, codes are rule
-    indexes (`match="first"`: one CASE in SQL instead of a sum of CASEs for a bitmask) and
-    `bit_codes` turns them into the same bitmasks."""
-    plan = RulePlan.of(stage_set)
-    extras: Any = _PROPS if attributed else ()
-    match: Any = "first" if disjoint(plan.rules) else "all"
-    sequences = EventSequences(rules=plan.rules, start=start, end=as_of, extras=extras, match=match)
-    return plan, sequences
-
-
-def bit_codes(chunk: EventChunk, sequences: EventSequences) -> NDArray[np.int64]:
-    """The chunk's codes as rule bitmasks, whichever way they were read."""
-    if sequences.match == "all":
-        return chunk.code
-    return np.left_shift(np.int64(1), chunk.code)
 
 
 def compute_journeys(
@@ -325,7 +245,7 @@ def finish_journeys(
         furthest=furthest.astype(np.int64),
         current=current.astype(np.int64),
         touches_to_action=np.full(n, -1, dtype=np.int64),
-        touch={(t, p): np.full(n, None, dtype=object) for t in TOUCHES for p in _PROPS},
+        touch={(t, p): np.full(n, None, dtype=object) for t in TOUCHES for p in TOUCH_PROPERTIES},
     )
 
 
@@ -377,7 +297,7 @@ def _touches(
         first_action > 0, first_action - 1, np.where(first_action == 0, 0, counts - 1)
     )
     touch: dict[tuple[str, str], NDArray[np.object_]] = {}
-    for prop in _PROPS:
+    for prop in TOUCH_PROPERTIES:
         values = getattr(chunk, prop)
         first_value = np.full(n, None, dtype=object)
         last_value = np.full(n, None, dtype=object)
