@@ -20,7 +20,14 @@ from attrs import field, frozen
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from crm_clv.estimation import Estimate, FloatArray, as_params, maximize, subset_rows
+from crm_clv.estimation import (
+    Estimate,
+    FloatArray,
+    as_params,
+    describe_fit,
+    maximize,
+    subset_rows,
+)
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
 
@@ -166,16 +173,4 @@ class BgNbd:
         return _future_factor(self.params, zero, zero, times)
 
     def summary(self) -> dict[str, object]:
-        return _describe(self)
-
-
-def _describe(model: BgNbd) -> dict[str, object]:
-    out: dict[str, object] = {
-        "model": model.model,
-        "params": dict(zip(model.names, model.params.tolist(), strict=True)),
-    }
-    if model.estimate is not None:
-        out["std_errors"] = model.estimate.std_errors_dict()
-        out["log_likelihood"] = model.estimate.log_likelihood
-        out["converged"] = model.estimate.converged
-    return out
+        return describe_fit(MODEL, NAMES, self.params, self.estimate)

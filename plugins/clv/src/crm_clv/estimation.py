@@ -60,6 +60,22 @@ class Estimate:
         return dict(zip(self.names, self.std_errors.tolist(), strict=True))
 
 
+def describe_fit(
+    model: str, names: tuple[str, ...], params: FloatArray, estimate: Estimate | None
+) -> dict[str, object]:
+    """A model's `summary()`: its name and parameters and, for a fitted one, standard errors,
+    log-likelihood and convergence (the `crm clv fit --format json` contract)."""
+    out: dict[str, object] = {
+        "model": model,
+        "params": dict(zip(names, params.tolist(), strict=True)),
+    }
+    if estimate is not None:
+        out["std_errors"] = estimate.std_errors_dict()
+        out["log_likelihood"] = estimate.log_likelihood
+        out["converged"] = estimate.converged
+    return out
+
+
 #: Above this many distinct rows, a fit first runs on a random subset of this size: its optimum
 #: and inverse Hessian (the objective is a per-customer mean, so the curvature carries over)
 #: start the full fit, which then needs a handful of iterations instead of dozens.

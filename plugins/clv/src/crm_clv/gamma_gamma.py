@@ -25,6 +25,7 @@ from crm_clv.estimation import (
     FloatArray,
     InsufficientData,
     as_params,
+    describe_fit,
     maximize,
     subset_rows,
 )
@@ -142,13 +143,6 @@ class GammaGamma:
         return np.asarray((1 - weight) * self.population_mean + weight * m, dtype=np.float64)
 
     def summary(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "model": MODEL,
-            "params": dict(zip(NAMES, self.params.tolist(), strict=True)),
-        }
-        if self.estimate is not None:
-            out["std_errors"] = self.estimate.std_errors_dict()
-            out["log_likelihood"] = self.estimate.log_likelihood
-            out["converged"] = self.estimate.converged
+        out = describe_fit(MODEL, NAMES, self.params, self.estimate)
         out["warnings"] = list(self.warnings)
         return out

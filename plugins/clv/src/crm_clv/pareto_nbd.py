@@ -32,6 +32,7 @@ from crm_clv.estimation import (
     Estimate,
     FloatArray,
     as_params,
+    describe_fit,
     maximize,
     subset_rows,
 )
@@ -157,15 +158,7 @@ class ParetoNbd:
         return np.asarray(r / alpha * _lifetime_integral(s, beta + 0 * times, times))
 
     def summary(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "model": MODEL,
-            "params": dict(zip(NAMES, self.params.tolist(), strict=True)),
-        }
-        if self.estimate is not None:
-            out["std_errors"] = self.estimate.std_errors_dict()
-            out["log_likelihood"] = self.estimate.log_likelihood
-            out["converged"] = self.estimate.converged
-        return out
+        return describe_fit(MODEL, NAMES, self.params, self.estimate)
 
 
 def _lifetime_integral(s: float, base: FloatArray, t: FloatArray | float) -> FloatArray:
