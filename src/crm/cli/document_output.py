@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -25,6 +26,57 @@ from crm.core.errors import ConfigError
 from crm.core.report_model import Document, Figure, Text
 
 DOCUMENT_FORMATS = ("table", "csv", "json", "html")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def document_options(command: F) -> F:
+    """The options of every command that prints a report document: `--run N`, `--as-of`,
+    `--format table|csv|json|html`, `--output FILE` and `--table REPORT.TABLE`."""
+    from crm.cli.segment_command import parse_date
+
+    options = [
+        click.option(
+            "--run",
+            "run_id",
+            type=int,
+            metavar="N",
+            help="Use stored run N (see `crm runs`) instead of a fresh run.",
+        ),
+        click.option(
+            "--as-of",
+            callback=parse_date,
+            metavar="YYYY-MM-DD",
+            help="Analysis date of the fresh run. Default: the day after the last interaction.",
+        ),
+        click.option(
+            "--format",
+            "-f",
+            "fmt",
+            type=click.Choice(DOCUMENT_FORMATS),
+            default="table",
+            show_default=True,
+            help="table for people; csv and json (tables only) are stable for scripts; html is "
+            "one self-contained file with charts.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            "output",
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            help="Write to this file instead of stdout.",
+        ),
+        click.option(
+            "--table",
+            "table",
+            metavar="REPORT.TABLE",
+            help="csv and json: only this table (e.g. segments.segments) of a document with "
+            "several.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def named_tables(document: Document) -> dict[str, Table]:

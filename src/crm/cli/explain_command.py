@@ -13,8 +13,7 @@ from pathlib import Path
 import click
 
 from crm.cli.app import get_app
-from crm.cli.document_output import DOCUMENT_FORMATS, emit_report
-from crm.cli.segment_command import parse_date
+from crm.cli.document_output import document_options, emit_report
 from crm.core.errors import ConfigError
 from crm.core.project import Project
 from crm.core.report_model import Document
@@ -36,30 +35,7 @@ def explain_segmentation(
 
 @click.command()
 @click.argument("segmentation")
-@click.option("--run", "run_id", type=int, metavar="N", help="Explain stored run N.")
-@click.option(
-    "--as-of",
-    callback=parse_date,
-    metavar="YYYY-MM-DD",
-    help="Analysis date of the fresh run. Default: the day after the last interaction.",
-)
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(DOCUMENT_FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; csv and json (tables only) for scripts; html with charts.",
-)
-@click.option(
-    "--output",
-    "-o",
-    "output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to this file instead of stdout.",
-)
-@click.option("--table", "table", metavar="REPORT.TABLE", help="csv and json: only this table.")
+@document_options
 @click.pass_context
 def explain(
     ctx: click.Context,

@@ -8,50 +8,14 @@ from pathlib import Path
 import click
 
 from crm.cli.app import get_app
-from crm.cli.document_output import DOCUMENT_FORMATS, emit_report
+from crm.cli.document_output import document_options, emit_report
 from crm.cli.output import emit
-from crm.cli.segment_command import parse_date
 from crm.core.components import Table
 
 
 @click.command()
 @click.argument("names", metavar="[NAME ...]", nargs=-1)
-@click.option(
-    "--run",
-    "run_id",
-    type=int,
-    metavar="N",
-    help="Report on stored run N (see `crm runs`) instead of a fresh run.",
-)
-@click.option(
-    "--as-of",
-    callback=parse_date,
-    metavar="YYYY-MM-DD",
-    help="Analysis date of the fresh run. Default: the day after the last interaction.",
-)
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(DOCUMENT_FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; csv and json (tables only) are stable for scripts; html is one "
-    "self-contained file with charts.",
-)
-@click.option(
-    "--output",
-    "-o",
-    "output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write the report to this file instead of stdout.",
-)
-@click.option(
-    "--table",
-    "table",
-    metavar="REPORT.TABLE",
-    help="csv and json: only this table (e.g. segments.segments) of a report with several.",
-)
+@document_options
 @click.pass_context
 def report(
     ctx: click.Context,
