@@ -93,12 +93,10 @@ def _missing_driver(url: str, exc: ImportError) -> str:
     )
 
 
-def shown_url(url: str | URL) -> str:
-    """A URL as messages may show it: the password replaced by ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(not a database URL)"
+def shown_url(url: URL) -> str:
+    """An engine's URL as messages show it: `redact_url`'s rule (user-part and query-string
+    passwords hidden), the same one `crm config check` and stored runs use."""
+    return redact_url(url.render_as_string(hide_password=False))
 
 
 def busy_timeout() -> float:
