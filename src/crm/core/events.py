@@ -24,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    DateTime,
     Integer,
     Select,
     and_,
@@ -31,6 +32,8 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal,
+    literal_column,
     select,
 )
 
@@ -216,7 +219,10 @@ class EventSequences:
             in_range.append(i.c.occurred_at < _moment(self.end))
         # Customers who said no to profiling are in no journey (docs/privacy.md): a short list.
         opted_out = select(c.c.id).where(c.c.consent_profiling.is_(False))
-        where = [tracked, *in_range, i.c.customer_id.not_in(opted_out.scalar_subquery())]
+        where = [tracked, i.c.customer_id.not_in(opted_out.scalar_subquery())]
+        # With a window, `end` is part of the window's upper bound (_before_window_end).
+        folds_end = self.span is not None and dialect in WINDOW_END and self.end is not None
+        where += in_range[:-1] if folds_end else in_range
         source: Any = i
         if self.span is not None:
             anchor = tracked if self.anchor is None else conditions[self.anchor]
@@ -235,8 +241,10 @@ class EventSequences:
             )
             source = i.join(first, first.c.customer_id == i.c.customer_id)
             # From the first anchor event to `span` seconds after it, in whole seconds like the
-            # times handed out; the lower bound is a range on ix_interaction_customer_time.
+            # times handed out. Both ends are also a range on ix_interaction_customer_time, so
+            # the database reads only the window of each customer, not everything up to `end`.
             where += [i.c.occurred_at >= first.c.entered, seconds <= first.c.until]
+            where += _before_window_end(i.c.occurred_at, first.c.entered, self, dialect)
         # Filtering on the code itself (not on `kind IN ...`) keeps SQLite from a multi-index OR
         # plan with one row lookup per match: it scans ix_interaction_customer_time, already in
         # the order asked for. The tie-break on the event code is done in numpy per chunk.
@@ -340,6 +348,40 @@ class EventSequences:
             order_id=text("order_id"),
             stage=text("stage"),
         )
+
+
+#: Per dialect, `entered` plus whole seconds, comparable to the stored times and at most one
+#: second early. SQLite's datetime() drops the stored fraction and prints "YYYY-MM-DD HH:MM:SS",
+#: which sorts before the stored "YYYY-MM-DD HH:MM:SS.ffffff" of the same second.
+WINDOW_END: dict[str, Any] = {
+    "sqlite": lambda entered, seconds: func.datetime(entered, f"+{seconds} seconds"),
+    "postgresql": lambda entered, seconds: (
+        entered + literal_column(f"INTERVAL '{seconds} seconds'")
+    ),
+}
+#: The smaller of two times, per dialect (SQLite's two-argument min(), PostgreSQL's least()).
+SMALLER = {"sqlite": func.min, "postgresql": func.least}
+
+
+def _before_window_end(
+    occurred_at: Any, entered: Any, sequences: EventSequences, dialect: str
+) -> list[ColumnElement[bool]]:
+    """`occurred_at` below the end of the window and below `end`, as one bound an index can use.
+
+    A loose bound: the exact test is on rounded seconds (`seconds <= until`). An event rounds to
+    at most `until` only if it is before floor(entered) + span + 1.5 s, so two seconds beyond the
+    floor of `entered` keep every such event. One expression, because given two upper bounds
+    SQLite ranges the index on one of them, and it picks `end`.
+    """
+    if dialect not in WINDOW_END or sequences.span is None:
+        return []
+    seconds = int(sequences.span.total_seconds()) + 2
+    bound = WINDOW_END[dialect](entered, seconds)
+    if sequences.end is not None:
+        # Rendered as the dialect stores times, so SQLite's min() compares text with text.
+        end = literal(_moment(sequences.end), DateTime)
+        return [occurred_at < SMALLER[dialect](bound, end)]
+    return [occurred_at < bound]
 
 
 def _driver_cursor(connection: Connection, statement: Select[Any]) -> Any:
