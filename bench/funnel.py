@@ -356,8 +356,8 @@ def main() -> None:
     )
     duck_result = {"sql_s": duck_s, "cte_self_join_s": duck_cte_s, "counts": list(duck_counts),
                    "cte_counts": list(duck_cte_counts)}  # fmt: skip
-    load = [round(x, 2) for x in os.getloadavg()]
-    print(json.dumps({"rows": args.rows, "customers": args.customers, "load_average": {"start": load_at_start, "end": load},
+    load_at_end = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps({"rows": args.rows, "customers": args.customers, "load_average": {"start": load_at_start, "end": load_at_end},
                       "results": results,
                       "duckdb": duck_result}, indent=2))  # fmt: skip
 
