@@ -25,7 +25,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
-    DateTime,
     Integer,
     Select,
     and_,
@@ -33,15 +32,15 @@ from sqlalchemy import (
     cast,
     false,
     func,
-    literal,
-    literal_column,
     select,
 )
 
 from crm.core.event_rules import (
     STAGE_CHANGE,
+    WINDOW_END,
     EventRule,
     _moment,
+    before_window_end,
     epoch_seconds,
     rule_condition,
 )
@@ -221,7 +220,7 @@ class EventSequences:
         # Customers who said no to profiling are in no journey (docs/privacy.md): a short list.
         opted_out = select(c.c.id).where(c.c.consent_profiling.is_(False))
         where = [tracked, i.c.customer_id.not_in(opted_out.scalar_subquery())]
-        # With a window, `end` is part of the window's upper bound (_before_window_end).
+        # With a window, `end` is part of the window's upper bound (before_window_end).
         folds_end = self.span is not None and dialect in WINDOW_END and self.end is not None
         where += in_range[:-1] if folds_end else in_range
         source: Any = i
@@ -245,7 +244,9 @@ class EventSequences:
             # times handed out. Both ends are also a range on ix_interaction_customer_time, so
             # the database reads only the window of each customer, not everything up to `end`.
             where += [i.c.occurred_at >= first.c.entered, seconds <= first.c.until]
-            where += _before_window_end(i.c.occurred_at, first.c.entered, self, dialect)
+            where += before_window_end(
+                i.c.occurred_at, first.c.entered, self.span, self.end, dialect
+            )
         # Filtering on the code itself (not on `kind IN ...`) keeps SQLite from a multi-index OR
         # plan with one row lookup per match: it scans ix_interaction_customer_time, already in
         # the order asked for. The tie-break on the event code is done in numpy per chunk.
@@ -351,40 +352,6 @@ class EventSequences:
             order_id=text("order_id"),
             stage=text("stage"),
         )
-
-
-#: Per dialect, `entered` plus whole seconds, comparable to the stored times and at most one
-#: second early. SQLite's datetime() drops the stored fraction and prints "YYYY-MM-DD HH:MM:SS",
-#: which sorts before the stored "YYYY-MM-DD HH:MM:SS.ffffff" of the same second.
-WINDOW_END: dict[str, Any] = {
-    "sqlite": lambda entered, seconds: func.datetime(entered, f"+{seconds} seconds"),
-    "postgresql": lambda entered, seconds: (
-        entered + literal_column(f"INTERVAL '{seconds} seconds'")
-    ),
-}
-#: The smaller of two times, per dialect (SQLite's two-argument min(), PostgreSQL's least()).
-SMALLER = {"sqlite": func.min, "postgresql": func.least}
-
-
-def _before_window_end(
-    occurred_at: Any, entered: Any, sequences: EventSequences, dialect: str
-) -> list[ColumnElement[bool]]:
-    """`occurred_at` below the end of the window and below `end`, as one bound an index can use.
-
-    A loose bound: the exact test is on rounded seconds (`seconds <= until`). An event rounds to
-    at most `until` only if it is before floor(entered) + span + 1.5 s, so two seconds beyond the
-    floor of `entered` keep every such event. One expression, because given two upper bounds
-    SQLite ranges the index on one of them, and it picks `end`.
-    """
-    if dialect not in WINDOW_END or sequences.span is None:
-        return []
-    seconds = int(sequences.span.total_seconds()) + 2
-    bound = WINDOW_END[dialect](entered, seconds)
-    if sequences.end is not None:
-        # Rendered as the dialect stores times, so SQLite's min() compares text with text.
-        end = literal(_moment(sequences.end), DateTime)
-        return [occurred_at < SMALLER[dialect](bound, end)]
-    return [occurred_at < bound]
 
 
 def _driver_cursor(connection: Connection, statement: Select[Any]) -> Any:
