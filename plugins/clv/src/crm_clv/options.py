@@ -50,6 +50,28 @@ def _tiers(_instance: Any, attribute: Any, value: tuple[float, ...]) -> None:
         )
 
 
+def _holdout_days(_instance: Any, attribute: Any, value: int | None) -> None:
+    if value is not None and value < 7:
+        raise ValueError(
+            f"{attribute.name} must be a whole number of days >= 7 (leave it out for the "
+            f"automatic holdout), got {value!r}"
+        )
+
+
+@frozen(kw_only=True)
+class ValidationOptions:
+    """`[clv.validation]`: the holdout check every run makes of its model.
+
+    `enabled`: fit the same model on the data before the holdout and compare its predictions
+    with what customers did in the holdout (false: skip, the model card has no holdout error).
+    `holdout_days`: the holdout's length, ending on the day before the analysis date; left out,
+    it is `horizon_days` but at most half the data window, in whole weeks.
+    """
+
+    enabled: bool = True
+    holdout_days: int | None = field(default=None, validator=_holdout_days)
+
+
 @frozen(kw_only=True)
 class ClvOptions:
     """The `[clv]` table (all keys optional; see plugins/clv/README.md).
@@ -60,7 +82,8 @@ class ClvOptions:
     margin (1.0 = value revenue). `tiers`: shares of customers in the top and next value
     tiers. `at_risk_below`: P(alive) under which a customer is "At risk". `interval_level`:
     coverage of the clv_low..clv_high intervals. `minimum_customers`,
-    `minimum_repeat_buyers`: below these a fit is refused.
+    `minimum_repeat_buyers`: below these a fit is refused. `validation`: the run's holdout
+    check (`ValidationOptions`).
     """
 
     model: str = field(default="bgnbd", validator=_one_of(MODELS))
@@ -74,6 +97,7 @@ class ClvOptions:
     interval_level: float = field(default=0.90, validator=_fraction(low_open=True, high=0.999))
     minimum_customers: int = field(default=100, validator=_non_negative_int)
     minimum_repeat_buyers: int = field(default=20, validator=_non_negative_int)
+    validation: ValidationOptions = field(factory=ValidationOptions)
 
     @property
     def days_per_unit(self) -> float:

@@ -1,13 +1,15 @@
 """The `clv` scorer: historical value and the fitted models' predictions, as metric columns.
 
 Fits on every purchasing customer's history to the analysis date, then predicts for them;
-customers who never purchased are not scored (NaN). Money metrics are minor units.
+customers who never purchased are not scored (NaN). Money metrics are minor units. With
+`[clv.validation]` enabled (the default) the run also checks the model on a holdout
+(`crm_clv.holdout`) and attaches the result as the artifact `clv.validation`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 from attrs import frozen
@@ -16,6 +18,7 @@ from numpy.typing import NDArray
 from crm import ScoringContext
 from crm_clv.fitting import fit_clv, model_card
 from crm_clv.history import load_history
+from crm_clv.holdout import run_validation
 from crm_clv.options import ClvOptions
 
 FloatArray = NDArray[np.float64]
@@ -41,10 +44,23 @@ class ClvScorer:
 
         fitted = fit_clv(summary, self.options)
         first = str(np.datetime64(int(history.first_day.min()), "D")) if len(summary) else ""
+        last = context.as_of - timedelta(days=1)
+        holdout_error = None
+        if self.options.validation.enabled:
+            validation = run_validation(
+                context.connection,
+                context.tables,
+                date.fromisoformat(first),
+                last,
+                self.options,
+            )
+            context.attach_artifact("validation", validation)
+            error = validation.get("error")
+            holdout_error = error if isinstance(error, float) else None
         # the model card travels with the stored run (`crm clv show`, `crm runs show N`)
         context.attach_artifact(
             "model_card",
-            model_card(fitted, self.options, (first, str(context.as_of - timedelta(days=1)))),
+            model_card(fitted, self.options, (first, str(last)), holdout_error),
         )
         predicted = fitted.predict(summary, self.options)
         revenue = history.revenue_minor
