@@ -245,6 +245,8 @@ def add_show_command(clv: click.Group) -> None:
                 with output.open("w", encoding="utf-8") as stream:
                     render_json(card, stream)
             return
+        for warning in card.get("warnings", []):
+            click.echo(f"warning: {warning}", err=True)
         rows = [(name, value, card["std_errors"][name]) for name, value in card["params"].items()]
         if card.get("spend"):
             spend = card["spend"]
@@ -252,10 +254,12 @@ def add_show_command(clv: click.Group) -> None:
                 (f"spend {name}", value, spend["std_errors"][name])
                 for name, value in spend["params"].items()
             ]
+        error = card.get("holdout_error")
         title = (
             f"{card['model']} ({card['time_unit']}), run {run.run_id}: {card['customers']} "
             f"customers, log-likelihood {card['log_likelihood']:.2f}, "
-            f"converged {card['converged']}"
+            f"converged {card['converged']}, "
+            + ("not validated" if error is None else f"holdout error {error:+.1%}")
         )
         emit(
             Table(columns=("parameter", "estimate", "std_error"), rows=tuple(rows), title=title),

@@ -59,7 +59,8 @@ def _tracking(check: Mapping[str, Any]) -> tuple[Figure, Table]:
     table = Table(
         columns=("week", "customers", "actual", "predicted"),
         rows=tuple(
-            (p["period"], check["customers"], p["actual"], round(p["predicted"], 2)) for p in points
+            (p["period"], check["customers"], int(p["actual"]), round(p["predicted"], 2))
+            for p in points
         ),
         title="Cumulative repeat transactions in the holdout",
         name="holdout_tracking",
@@ -91,7 +92,8 @@ def _per_frequency(check: Mapping[str, Any]) -> tuple[Figure, Table]:
     table = Table(
         columns=("frequency", "customers", "actual", "predicted"),
         rows=tuple(
-            (b["frequency"], b["customers"], b["actual"], round(b["predicted"], 2)) for b in buckets
+            (b["frequency"], b["customers"], int(b["actual"]), round(b["predicted"], 2))
+            for b in buckets
         ),
         title="Holdout repeat transactions per calibration frequency",
         name="holdout_frequency",

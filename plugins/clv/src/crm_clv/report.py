@@ -9,6 +9,7 @@ artifacts its scorer attached (`clv.model_card`, `clv.validation`). Nothing is r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -130,6 +131,15 @@ class ClvReport:
         return sections
 
 
+def _significant(value: float | None, digits: int = 6) -> Decimal | None:
+    """`value` to `digits` significant digits: a standard error of 0.0037 must not print as 0
+    (a table shows floats to two decimals), and a Decimal prints as it is."""
+    if value is None or not np.isfinite(value):
+        return None
+    rounded = Decimal(f"{value:.{digits}g}")
+    return rounded.quantize(Decimal(1)) if abs(rounded) >= 10**digits else rounded
+
+
 def model_card_section(card: Mapping[str, Any] | None) -> Section:
     """The run's `clv.model_card` artifact as a section: what was fitted, on what, how well."""
     if card is None:
@@ -153,11 +163,14 @@ def model_card_section(card: Mapping[str, Any] | None) -> Section:
         # a number for csv and json: (predicted - actual) / actual of the holdout total, in %
         ("holdout error %", "not validated" if error is None else round(100 * error, 1)),
     )
-    rows = tuple((name, value, card["std_errors"][name]) for name, value in card["params"].items())
+    rows = tuple(
+        (name, _significant(value), _significant(card["std_errors"][name]))
+        for name, value in card["params"].items()
+    )
     spend = card.get("spend")
     if isinstance(spend, Mapping):
         rows += tuple(
-            (f"spend {name}", value, spend["std_errors"][name])
+            (f"spend {name}", _significant(value), _significant(spend["std_errors"][name]))
             for name, value in spend["params"].items()
         )
     blocks: list[Table | Text] = [
