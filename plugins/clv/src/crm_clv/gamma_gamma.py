@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from attrs import field, frozen
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, zeta
 
 from crm_clv.estimation import (
     Estimate,
@@ -26,9 +26,9 @@ from crm_clv.estimation import (
     InsufficientData,
     as_params,
     describe_fit,
-    maximize,
     subset_rows,
 )
+from crm_clv.newton import maximize_newton
 from crm_clv.requirements import DataRequirements
 
 NAMES = ("p", "q", "v")
@@ -37,25 +37,80 @@ MODEL = "gamma_gamma"
 INDEPENDENCE_THRESHOLD = 0.3
 
 
-def _log_likelihood(params: FloatArray, x: FloatArray, m: FloatArray) -> tuple[float, FloatArray]:
+def _dot(*factors: FloatArray) -> float:
+    # einsum's own loop, not a multi-threaded BLAS dot (see bgnbd._dot)
+    return float(np.einsum(",".join("i" * len(factors)) + "->", *factors))
+
+
+@frozen
+class _Prepared:
+    """Repeat buyers' (x, mbar) with what every evaluation reuses: the distinct x (the
+    gamma-function terms depend on x alone), x mbar, and the sums of the terms without
+    parameters inside a function. `scratch` is work space every evaluation overwrites."""
+
+    customers: float
+    x: FloatArray
+    xm: FloatArray
+    distinct_x: FloatArray
+    count_per_x: FloatArray
+    sum_log_m: float
+    sum_x_log_xm: float
+    scratch: FloatArray
+
+    @classmethod
+    def of(cls, x: FloatArray, m: FloatArray) -> _Prepared:
+        distinct_x, counts = np.unique(x, return_counts=True)
+        xm = x * m
+        return cls(
+            customers=float(len(x)),
+            x=x,
+            xm=xm,
+            distinct_x=distinct_x,
+            count_per_x=counts.astype(np.float64),
+            sum_log_m=float(np.log(m).sum()),
+            sum_x_log_xm=_dot(x, np.log(xm)),
+            scratch=np.empty((2, len(x))),
+        )
+
+
+def _log_likelihood(params: FloatArray, data: _Prepared) -> tuple[float, FloatArray, FloatArray]:
+    """Total log-likelihood, gradient and Hessian in (p, q, v). Summed over customers,
+
+    ln f = sum_x n_x [lnG(px+q) - lnG(px) - lnG(q)] + n q ln v + p sum x ln(x mbar)
+           - sum ln mbar - p sum x ln(v + x mbar) - q sum ln(v + x mbar)
+
+    so only ln(v + x mbar) and 1/(v + x mbar) are computed per customer.
+    """
     p, q, v = params
-    px = p * x
-    log_vxm = np.log(v + x * m)
-    log_m, log_x = np.log(m), np.log(x)
-    total = np.sum(
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1) * log_m
-        + px * log_x
-        - (px + q) * log_vxm
+    ux, nx, n, x = data.distinct_x, data.count_per_x, data.customers, data.x
+    px, log_v = p * ux, np.log(v)
+    log_vxm, u = data.scratch
+    np.add(data.xm, v, out=u)
+    np.log(u, out=log_vxm)
+    np.reciprocal(u, out=u)
+    sum_l, sum_xl = float(log_vxm.sum()), _dot(x, log_vxm)
+    sum_u, sum_xu = float(u.sum()), _dot(x, u)
+    sum_uu, sum_xuu = _dot(u, u), _dot(x, u, u)
+    value = nx @ (gammaln(px + q) - gammaln(px)) - n * gammaln(q) + n * q * log_v
+    value += p * (data.sum_x_log_xm - sum_xl) - data.sum_log_m - q * sum_l
+    psi, tri = digamma(px + q), zeta(2, px + q)
+    grad = np.array(
+        [
+            (nx * ux) @ (psi - digamma(px)) + data.sum_x_log_xm - sum_xl,
+            nx @ psi - n * digamma(q) + n * log_v - sum_l,
+            n * q / v - p * sum_xu - q * sum_u,
+        ]
     )
-    psi = digamma(px + q)
-    d_p = np.sum(x * (psi - digamma(px) + log_m + log_x - log_vxm))
-    d_q = np.sum(psi - digamma(q) + np.log(v) - log_vxm)
-    d_v = np.sum(q / v - (px + q) / (v + x * m))
-    return float(total), np.array([d_p, d_q, d_v])
+    h_pq = (nx * ux) @ tri
+    h_pv, h_qv = -sum_xu, n / v - sum_u
+    hessian = np.array(
+        [
+            [(nx * ux * ux) @ (tri - zeta(2, px)), h_pq, h_pv],
+            [h_pq, nx @ tri - n * zeta(2, q), h_qv],
+            [h_pv, h_qv, -n * q / v**2 + p * sum_xuu + q * sum_uu],
+        ]
+    )
+    return float(value), grad, hessian
 
 
 def _usable(x: FloatArray, mean_spend: FloatArray) -> FloatArray:
@@ -95,13 +150,14 @@ class GammaGamma:
                 "data"
             )
         xs, ms = x[usable], mean_spend[usable]
+        data = _Prepared.of(xs, ms)
         subset = subset_rows(len(xs))
         warm = None
         if subset is not None:
-            xw, mw = xs[subset], ms[subset]
-            warm = ((lambda p: _log_likelihood(p, xw, mw)), float(len(xw)))
-        estimate = maximize(
-            lambda p: _log_likelihood(p, xs, ms), start, NAMES, len(xs), MODEL, warm
+            part = _Prepared.of(xs[subset], ms[subset])
+            warm = ((lambda p: _log_likelihood(p, part)), part.customers)
+        estimate = maximize_newton(
+            lambda p: _log_likelihood(p, data), start, NAMES, data.customers, MODEL, warm
         )
         warnings: list[str] = []
         correlation = float(np.corrcoef(xs, ms)[0, 1]) if len(xs) > 2 else 0.0
@@ -123,7 +179,7 @@ class GammaGamma:
 
     def log_likelihood(self, x: FloatArray, mean_spend: FloatArray) -> float:
         usable = _usable(x, mean_spend).astype(bool)
-        return _log_likelihood(self.params, x[usable], mean_spend[usable])[0]
+        return _log_likelihood(self.params, _Prepared.of(x[usable], mean_spend[usable]))[0]
 
     @property
     def population_mean(self) -> float:
