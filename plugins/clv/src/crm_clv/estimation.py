@@ -286,3 +286,16 @@ def numerical_gradient(
         down[i] -= step
         grad[i] = (value(up) - value(down)) / (2 * step)
     return grad
+
+
+_PRODUCT_SUMS = {2: "i,i->", 3: "i,i,i->"}
+
+
+def product_sum(*factors: FloatArray) -> float:
+    """sum_i of the product of two or three vectors' i-th entries, without temporaries.
+
+    Not `a @ b`: numpy hands a long dot to OpenBLAS, which spreads it over its threads; on a
+    loaded 2-core machine that costs 8-20 ms for 200,000 rows where einsum's own loop takes
+    0.1 ms, and a likelihood pass takes a dozen such sums.
+    """
+    return float(np.einsum(_PRODUCT_SUMS[len(factors)], *factors))

@@ -26,6 +26,7 @@ from crm_clv.estimation import (
     InsufficientData,
     as_params,
     describe_fit,
+    product_sum,
     subset_rows,
 )
 from crm_clv.newton import maximize_newton
@@ -35,11 +36,6 @@ NAMES = ("p", "q", "v")
 MODEL = "gamma_gamma"
 #: |corr(x, mean spend)| above which the independence assumption is reported as doubtful.
 INDEPENDENCE_THRESHOLD = 0.3
-
-
-def _dot(*factors: FloatArray) -> float:
-    # einsum's own loop, not a multi-threaded BLAS dot (see bgnbd._dot)
-    return float(np.einsum(",".join("i" * len(factors)) + "->", *factors))
 
 
 @frozen
@@ -68,7 +64,7 @@ class _Prepared:
             distinct_x=distinct_x,
             count_per_x=counts.astype(np.float64),
             sum_log_m=float(np.log(m).sum()),
-            sum_x_log_xm=_dot(x, np.log(xm)),
+            sum_x_log_xm=product_sum(x, np.log(xm)),
             scratch=np.empty((2, len(x))),
         )
 
@@ -88,9 +84,9 @@ def _log_likelihood(params: FloatArray, data: _Prepared) -> tuple[float, FloatAr
     np.add(data.xm, v, out=u)
     np.log(u, out=log_vxm)
     np.reciprocal(u, out=u)
-    sum_l, sum_xl = float(log_vxm.sum()), _dot(x, log_vxm)
-    sum_u, sum_xu = float(u.sum()), _dot(x, u)
-    sum_uu, sum_xuu = _dot(u, u), _dot(x, u, u)
+    sum_l, sum_xl = float(log_vxm.sum()), product_sum(x, log_vxm)
+    sum_u, sum_xu = float(u.sum()), product_sum(x, u)
+    sum_uu, sum_xuu = product_sum(u, u), product_sum(x, u, u)
     value = nx @ (gammaln(px + q) - gammaln(px)) - n * gammaln(q) + n * q * log_v
     value += p * (data.sum_x_log_xm - sum_xl) - data.sum_log_m - q * sum_l
     psi, tri = digamma(px + q), zeta(2, px + q)
@@ -111,6 +107,13 @@ def _log_likelihood(params: FloatArray, data: _Prepared) -> tuple[float, FloatAr
         ]
     )
     return float(value), grad, hessian
+
+
+def _correlation(x: FloatArray, m: FloatArray) -> float:
+    # Pearson's r by einsum sums (np.corrcoef's BLAS products are slow under load)
+    dx, dm = x - x.mean(), m - m.mean()
+    spread = np.sqrt(product_sum(dx, dx) * product_sum(dm, dm))
+    return product_sum(dx, dm) / spread if spread > 0 else 0.0
 
 
 def _usable(x: FloatArray, mean_spend: FloatArray) -> FloatArray:
@@ -135,8 +138,11 @@ class GammaGamma:
         mean_spend: FloatArray,
         *,
         requirements: DataRequirements | None = None,
-        start: Sequence[float] = (1.0, 1.0, 1.0),
+        start: Sequence[float] | None = None,
     ) -> GammaGamma:
+        """Maximum likelihood fit on the usable repeat buyers; `start` defaults to p 1, q 2
+        and v the mean of their mean spend, where the model's mean spend p v/(q-1) is the
+        data's (so the start does not depend on the currency unit)."""
         x = np.asarray(x, dtype=np.float64)
         mean_spend = np.asarray(mean_spend, dtype=np.float64)
         usable = _usable(x, mean_spend).astype(bool)
@@ -157,10 +163,15 @@ class GammaGamma:
             part = _Prepared.of(xs[subset], ms[subset])
             warm = ((lambda p: _log_likelihood(p, part)), part.customers)
         estimate = maximize_newton(
-            lambda p: _log_likelihood(p, data), start, NAMES, data.customers, MODEL, warm
+            lambda p: _log_likelihood(p, data),
+            (1.0, 2.0, float(ms.mean())) if start is None else start,
+            NAMES,
+            data.customers,
+            MODEL,
+            warm,
         )
         warnings: list[str] = []
-        correlation = float(np.corrcoef(xs, ms)[0, 1]) if len(xs) > 2 else 0.0
+        correlation = _correlation(xs, ms) if len(xs) > 2 else 0.0
         if abs(correlation) > INDEPENDENCE_THRESHOLD:
             warnings.append(
                 f"gamma_gamma: the correlation between repeat frequency and mean spend is "
