@@ -33,6 +33,8 @@ CurvedLogLikelihood = Callable[[FloatArray], tuple[float, FloatArray, FloatArray
 MAX_RADIUS = 3.0
 MAX_ITERATIONS = 200
 INITIAL_RADIUS = 1.0
+#: A trust region this small (in log-parameters) means no step improves on rounding.
+MIN_RADIUS = 1e-10
 
 
 @frozen
@@ -107,17 +109,20 @@ def _descend(
     customers: float,
     gtol: float,
     model: str,
-) -> tuple[_Point, int]:
-    """Trust-region Newton until the largest |slope| is at most `gtol` at an evaluated point:
-    (that point, accepted steps). Raises `FitError` when it does not get there."""
+) -> tuple[_Point, int, str]:
+    """Trust-region Newton until the largest |slope| is at most `gtol` at an evaluated point,
+    no step improves any more, or the iteration limit: (last point, accepted steps, why it
+    stopped). Raises `FitError` only when the start itself cannot be evaluated."""
     scale = 1.0 / max(customers, 1.0)
     point = _Point.at(log_likelihood, log_params, scale)
     if not point.finite:
         raise FitError(f"{model}: the log-likelihood is not finite at the start {point.params}")
-    radius = INITIAL_RADIUS
-    for iteration in range(MAX_ITERATIONS):
+    radius, accepted = INITIAL_RADIUS, 0
+    for _ in range(MAX_ITERATIONS):
         if point.steepness() <= gtol:
-            return point, iteration
+            return point, accepted, "gradient tolerance reached"
+        if radius < MIN_RADIUS:
+            return point, accepted, "no step improves the log-likelihood"
         step = _trust_step(point.slope, point.curvature, radius)
         predicted = float(point.slope @ step + 0.5 * step @ point.curvature @ step)
         trial = _Point.at(log_likelihood, point.log_params + step, scale)
@@ -131,14 +136,14 @@ def _descend(
         # that does not raise it beyond rounding but flattens the slope is progress too
         rounding = abs(actual) <= 1e-13 * max(1.0, abs(point.objective))
         if ratio > 0.1 or (rounding and trial.steepness() < point.steepness()):
-            point = trial
+            point, accepted = trial, accepted + 1
             if ratio > 0.75 and length >= 0.9 * radius:
                 radius = min(2 * radius, MAX_RADIUS)
             elif ratio < 0.25 and not rounding:
                 radius = 0.25 * length
         else:
             radius = 0.25 * length
-    raise not_converged(model, MAX_ITERATIONS, "iteration limit", point.steepness())
+    return point, accepted, "iteration limit"
 
 
 def maximize_newton(
@@ -152,19 +157,24 @@ def maximize_newton(
     """Maximise `log_likelihood` from `start`; a fit that does not converge raises `FitError`.
 
     `warm_start` is (log-likelihood of a subset, its customers): fitted first, to a looser
-    tolerance, to start the full fit next to the optimum. The covariance is the inverse
-    observed information at the optimum, from the analytic Hessian of the last evaluation.
+    tolerance, to start the full fit next to the optimum. The fit aims at a largest |slope|
+    of GRADIENT_TOLERANCE / 100 and counts as converged below GRADIENT_TOLERANCE (where a
+    step can no longer improve on rounding). The covariance is the inverse observed
+    information at the optimum, from the analytic Hessian of the last evaluation.
     """
     log_params = np.log(np.asarray(start, dtype=np.float64))
     if warm_start is not None:
         subset, subset_customers = warm_start
         try:
-            rough, _ = _descend(subset, log_params, subset_customers, GRADIENT_TOLERANCE, model)
-            log_params = rough.log_params
+            rough, _, _ = _descend(subset, log_params, subset_customers, GRADIENT_TOLERANCE, model)
+            log_params = rough.log_params  # accepted steps only: no worse than the start
         except FitError:
             pass  # the full data may still support the model: start it from `start`
-    gtol = GRADIENT_TOLERANCE * 0.01
-    best, iterations = _descend(log_likelihood, log_params, customers, gtol, model)
+    best, iterations, message = _descend(
+        log_likelihood, log_params, customers, GRADIENT_TOLERANCE * 0.01, model
+    )
+    if not best.steepness() < GRADIENT_TOLERANCE:
+        raise not_converged(model, iterations, message, best.steepness())
     return Estimate(
         names=names,
         params=best.params,
