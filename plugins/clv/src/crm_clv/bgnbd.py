@@ -7,8 +7,10 @@ log-likelihood of (x, t_x, T) is the paper's equation (6) in log space:
     ln L = lnG(r+x) - lnG(r) + r ln(alpha) + lnB(a, b+x) - lnB(a, b)
            + ln[ (alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x) ]
 
-with the last term a `logaddexp`, so hundreds of transactions or long histories never
-overflow. Its gradient is analytic. Terms that depend only on x are computed once per distinct x.
+with the last term taken as -(r+x) ln(alpha+t_x) + ln(rho + a/(b+x-1)), rho =
+((alpha+t_x)/(alpha+T))^(r+x) <= 1, so hundreds of transactions or long histories never
+overflow. Its gradient and Hessian are analytic (the fit takes Newton steps, `crm_clv.newton`).
+Terms that depend only on x are computed once per distinct x.
 """
 
 from __future__ import annotations
