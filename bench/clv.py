@@ -156,7 +156,7 @@ def main() -> None:
         print()
         print("fastest (median) seconds of the repeats; ratio of the fastest")
         print(
-            f"{'data':9} {'model':11} {'crm-clv s':>17} {'lifetimes s':>17} {'ratio':>7}  "
+            f"{'data':9} {'model':11} {'crm-clv s':>18} {'lifetimes s':>17} {'ratio':>7}  "
             "max rel. param diff"
         )
         for key, mine in ours.items():
@@ -167,7 +167,7 @@ def main() -> None:
             )
             name, model = key.split()
             print(
-                f"{name:9} {model:11} {mine['seconds']:8.3f} ({mine['median']:6.3f}) "
+                f"{name:9} {model:11} {mine['seconds']:8.4f} ({mine['median']:7.4f}) "
                 f"{other['seconds']:8.3f} ({other['median']:6.3f}) "
                 f"{other['seconds'] / mine['seconds']:6.1f}x  {diff:.1e}"
             )
