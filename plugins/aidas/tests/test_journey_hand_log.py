@@ -164,3 +164,49 @@ def test_the_aggregate_path_gives_the_journeys_of_the_event_path(
             if name == "aisas":
                 # share (feedback) with an open complaint after it: D is back at action
                 assert (a.furthest.tolist()[3], a.current.tolist()[3]) == (4, 3)
+
+
+def test_the_aggregate_path_counts_repeats_and_complaints_as_the_event_path_does(
+    engine: Engine, logs: types.SimpleNamespace
+) -> None:
+    from crm_aidas.journey import compute_journeys
+    from crm_aidas.journey_sql import aggregatable, aggregate_journeys
+    from crm_aidas.options import shipped_sets
+
+    # G: two order lines at one moment, then a purchase 50 days later (the second distinct
+    # moment, within 90 days: satisfied); H: two lines at one moment only (no repeat); I: feedback
+    # before a repeat purchase, then an open ticket (back at action); J: four purchases in a
+    # year (lifecycle's grow), the fourth after 90 days; K: a repeat purchase, a complaint, then
+    # another purchase (a later satisfaction event than the complaint: satisfied again).
+    extra = [
+        {"customer": "G", "kind": "purchase", "day": 0},
+        {"customer": "G", "kind": "purchase", "day": 0},
+        {"customer": "G", "kind": "purchase", "day": 50},
+        {"customer": "H", "kind": "purchase", "day": 7},
+        {"customer": "H", "kind": "purchase", "day": 7},
+        {"customer": "I", "kind": "feedback", "day": 1},
+        {"customer": "I", "kind": "purchase", "day": 2},
+        {"customer": "I", "kind": "purchase", "day": 3},
+        {"customer": "I", "kind": "ticket", "day": 9},
+        *({"customer": "J", "kind": "purchase", "day": d} for d in (0, 40, 80, 120)),
+        *({"customer": "K", "kind": "purchase", "day": d} for d in (0, 10, 30)),
+        {"customer": "K", "kind": "complaint", "day": 20},
+    ]
+    logs.write_log(engine, [*LOG, *extra])
+    project = logs.project(engine)
+    with project.read_only() as connection:
+        for name in ("aidas", "lifecycle"):
+            stage_set = shipped_sets()[name]
+            assert aggregatable(stage_set)
+            a = aggregate_journeys(connection, project.tables, stage_set, as_of=AS_OF)
+            b = compute_journeys(connection, project.tables, stage_set, as_of=AS_OF)
+            assert a.customer_id.tolist() == b.customer_id.tolist(), name
+            for column in ("observed", "entry", "furthest", "current"):
+                assert getattr(a, column).tolist() == getattr(b, column).tolist(), (name, column)
+            if name == "aidas":
+                # customers 7..11 = G..K: G satisfied on day 50, H at action, I back at action
+                assert a.furthest.tolist()[6:] == [4, 3, 4, 4, 4]
+                assert a.current.tolist()[6:] == [4, 3, 3, 4, 4]
+            else:
+                # J: retain at the second purchase, grow at the fourth (within 365 days)
+                assert (a.furthest.tolist()[9], a.current.tolist()[9]) == (3, 3)
