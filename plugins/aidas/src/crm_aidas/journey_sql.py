@@ -100,7 +100,7 @@ def aggregate_journeys(
         .subquery("stage_times")
     )
     moments = _nth_moments(plan, stage_set, conditions, where, dialect, tables)
-    selected: list[Any] = [grouped.c[name] for name in grouped.c.keys()]
+    selected: list[Any] = list(grouped.c)
     source: Any = grouped
     for r, (subquery, nths) in moments.items():
         source = source.outerjoin(subquery, subquery.c.customer_id == grouped.c.customer_id)
