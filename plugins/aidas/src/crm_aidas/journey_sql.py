@@ -107,7 +107,13 @@ def aggregate_journeys(
     # Not ordered in SQL: PostgreSQL then hashes the join and the groups instead of sorting for
     # a merge; one argsort of the customer ids below puts the rows in order.
     query = select(*selected).select_from(source)
-    rows = list(map(tuple, connection.execute(query)))
+    result = connection.execute(query)
+    try:
+        # The driver's own rows (ints and None): SQLAlchemy's Row per customer cost 0.15 s of
+        # 100k rows on either database, more than the numpy work below.
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
     # Customers who said no to profiling (a short list) are dropped here rather than by a
     # NOT IN in the statement: every aggregate is per customer, so dropping their rows is the
     # same, and on PostgreSQL the NOT IN halved the row estimate into a sort spilling to disk
