@@ -114,6 +114,7 @@ def draw_sankey(axes: Any, figure: Figure, palette: tuple[str, ...]) -> None:
         axes.text(column, tallest * 1.04, category, fontsize=8, ha="center", va="bottom")
     if not nodes:
         axes.text(0.5, 0.5, "nothing to show", transform=axes.transAxes, ha="center")
-    axes.set_xlim(-half - 0.05, len(figure.categories) - 1 + LABEL_ROOM)
+    # Room on the left for half of the first column's title, which is centred on the column.
+    axes.set_xlim(-0.3, len(figure.categories) - 1 + LABEL_ROOM)
     axes.set_ylim(-0.02 * tallest, tallest * 1.12 or 1.0)
     axes.set_axis_off()
