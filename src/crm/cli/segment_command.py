@@ -157,11 +157,12 @@ def segment(
 
 
 def run_line(result: SegmentationResult) -> str:
-    """What a run covered, for stderr: customers, date, where it is stored, who was left out."""
+    """What a run covered, for stderr: customers, date, where it is stored; then who was left
+    out, if anyone."""
     stored = f"stored as run {result.run_id}" if result.run_id is not None else "not stored"
     line = f"{len(result.facts)} customers as of {result.as_of}, {stored}"
-    if result.refused_profiling:
-        line += f"; {result.refused_profiling} left out: no consent to profiling"
+    if result.refused_profiling:  # a line of its own: both together pass 80 columns
+        line += f"\n{result.refused_profiling} customer(s) left out: no consent to profiling"
     return line
 
 
