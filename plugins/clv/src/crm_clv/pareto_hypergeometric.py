@@ -1,0 +1,228 @@
+"""The series behind Pareto/NBD's likelihood, G = sum_n (e)_n/(c)_n z^n, for many rows at once.
+
+`crm_clv.pareto_series` writes Fader and Hardie's 2F1 through Euler's transformation as
+(1-z)^(1-b1) G; here G and d ln G / de, d ln G / dc, d ln G / dz are summed. The terms are
+positive and each at most z times the one before (e < c), so G lies in [1, 1/(1-z)].
+
+The coefficients (e)_n/(c)_n depend on the parameters and the customer's x only, never on
+t_x or T. So per evaluation a small table of them (and of the two weighted forms and the
+n-weighted form that the gradient needs) is built once per distinct x, and every row's four
+sums are that table times the row's powers z^0 .. z^(N-1): one cumulative product and one
+matrix product per block of rows, where summing term by term costs a dozen numpy passes per
+term (at 200,000 simulated customers the fit reaches z = 0.85: 230 terms). Rows go in runs
+that need about as many terms (within a factor of two), which also keeps z^n clear of
+subnormal numbers. The term-by-term loop remains for rows with z so close to 1 that the
+powers would need thousands of terms, and as the independent check in the tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from attrs import frozen
+from numpy.typing import NDArray
+
+from crm_clv.summary import distinct_rows
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+Sums = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+TOLERANCE = 1e-17
+MAX_TERMS = 100_000
+#: Rows needing more terms than this (z above about 0.99) are summed term by term.
+POWER_TERMS_LIMIT = 4096
+#: Rows per block of one x: enough to amortise numpy's cost per call.
+BLOCK_ROWS = 4096
+#: Powers of z per block of terms (`_blocked_sums`).
+BLOCK_WIDTH = 16
+#: Columns per matrix product (see `_blocked_sums`).
+SINGLE_THREAD_COLUMNS = 256
+#: Coefficients per gathered block (terms x rows), when pairs gather their x's coefficients.
+GATHER_ELEMENTS = 1 << 16
+#: Average pairs per distinct x from which each x gets its own matrix products; below it,
+#: pairs gather their x's coefficients (CDNOW: 23 distinct x over 1,016 rows).
+PAIRS_PER_X = 256
+
+
+@frozen
+class SeriesRows:
+    """The distinct (x, y) pairs of one time column (y is t_x or T), in summing order.
+
+    `group` is each pair's index in `xs` (the distinct x); `inverse` maps every original
+    row to its pair (None: the pairs are the rows, in their order). With many pairs per x (`starts` set: where each x begins) pairs are
+    sorted by x and then y; otherwise by y alone. Either way z = gap/(high+y) falls along a
+    run of one x, so the terms a pair needs fall too and runs of similar need are contiguous.
+    """
+
+    x: FloatArray
+    y: FloatArray
+    group: IntArray
+    xs: FloatArray
+    starts: IntArray | None
+    inverse: IntArray | None
+
+    @classmethod
+    def of(cls, x: FloatArray, y: FloatArray) -> SeriesRows:
+        order, first_of, pair_of_row = distinct_rows(x, y)
+        first = order[first_of]
+        px, py = x[first], y[first]
+        xs, group = np.unique(px, return_inverse=True)
+        grouped = len(px) >= PAIRS_PER_X * len(xs)
+        by = np.lexsort((py, group)) if grouped else np.argsort(py, kind="stable")
+        position = np.empty(len(by), dtype=np.intp)
+        position[by] = np.arange(len(by))
+        group = group[by]
+        starts = np.flatnonzero(np.diff(group, prepend=-1)) if grouped else None
+        inverse = position[pair_of_row]
+        same = len(inverse) == len(by) and bool(np.all(inverse == np.arange(len(inverse))))
+        return cls(
+            np.ascontiguousarray(px[by]),
+            np.ascontiguousarray(py[by]),
+            group,
+            xs,
+            starts,
+            None if same else inverse,
+        )
+
+
+def terms_needed(z: FloatArray) -> FloatArray:
+    """Terms after which the rest of G is below TOLERANCE of G: each term is at most z times
+    the one before and G >= 1, so N with z^N / (1-z) <= TOLERANCE suffices."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.ceil(np.log(TOLERANCE * (1 - z)) / np.log(z))
+    return np.where(z > 0, np.maximum(np.nan_to_num(needed, nan=np.inf), 2), 2)
+
+
+def _coefficients(e: FloatArray, c: FloatArray, terms: int) -> FloatArray:
+    """Per distinct x, for n < terms: (e)_n/(c)_n, times sum_{k<n} 1/(e+k), times
+    sum_{k<n} 1/(c+k), and times n; shape (len(e), 4, terms)."""
+    k = np.arange(terms - 1, dtype=np.float64)
+    inv_e = 1.0 / (e[:, None] + k)
+    inv_c = 1.0 / (c[:, None] + k)
+    table = np.zeros((len(e), 4, terms))
+    coef, sum_e, sum_c = table[:, 0], table[:, 1], table[:, 2]
+    coef[:, 0] = 1.0
+    np.cumprod((e[:, None] + k) * inv_c, axis=1, out=coef[:, 1:])
+    np.cumsum(inv_e, axis=1, out=sum_e[:, 1:])
+    np.cumsum(inv_c, axis=1, out=sum_c[:, 1:])
+    sum_e *= coef
+    sum_c *= coef
+    table[:, 3] = coef * np.arange(terms)
+    return table
+
+
+def _powers(z: FloatArray, terms: int) -> FloatArray:
+    """z^0 .. z^(terms-1) for every row; shape (terms, rows)."""
+    powers = np.empty((terms, len(z)))
+    powers[0] = 1.0
+    # one multiply per power: numpy's cumprod along axis 0 walks each column with a stride
+    # and is several times slower
+    for n in range(1, terms):
+        np.multiply(powers[n - 1], z, out=powers[n])
+    return powers
+
+
+def _blocked_sums(coefficients: FloatArray, z: FloatArray) -> FloatArray:
+    """The four sums sum_n coefficients[f, n] z^n for rows sharing one x; shape (4, rows).
+
+    With n = qK + k, sum_n C_n z^n = sum_q (z^K)^q sum_k C_(qK+k) z^k: one product of the
+    (4q, K) coefficients with K powers, then Horner in z^K over q. That is the same
+    arithmetic as a (4, N) by (N, rows) product but reads N/K times less memory.
+    """
+    terms = coefficients.shape[1]
+    width = BLOCK_WIDTH if terms > BLOCK_WIDTH else terms
+    blocks = -(-terms // width)
+    padded = np.zeros((4, blocks * width))
+    padded[:, :terms] = coefficients
+    grouped = padded.reshape(4 * blocks, width)
+    powers = _powers(z, width)
+    inner = np.empty((4 * blocks, len(z)))
+    # matrix products of at most SINGLE_THREAD_COLUMNS rows: bigger ones make OpenBLAS start
+    # threads, which on a loaded 2-core machine wait for each other (50x slower, measured)
+    for lo in range(0, len(z), SINGLE_THREAD_COLUMNS):
+        hi = lo + SINGLE_THREAD_COLUMNS
+        np.matmul(grouped, powers[:, lo:hi], out=inner[:, lo:hi])
+    inner = inner.reshape(4, blocks, len(z))
+    if blocks == 1:
+        return inner[:, 0]
+    step = powers[width - 1] * z
+    acc = inner[:, blocks - 1].copy()
+    for q in range(blocks - 2, -1, -1):
+        acc *= step
+        acc += inner[:, q]
+    return acc
+
+
+def _runs(needed: FloatArray, starts: IntArray | None) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) runs of one x (when grouped) whose needs lie within a factor 2."""
+    band = np.ceil(np.log2(needed))
+    cuts = np.flatnonzero(np.diff(band)) + 1
+    if starts is not None:
+        cuts = np.union1d(cuts, starts[1:])
+    bounds = [0, *cuts.tolist(), len(needed)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def series(e: FloatArray, c: FloatArray, z: FloatArray, rows: SeriesRows) -> Sums:
+    """ln G, d ln G / de, d ln G / dc, d ln G / dz for every pair of `rows` (z per pair, e and
+    c per distinct x)."""
+    sums = np.empty((4, len(z)))
+    needed = terms_needed(z)
+    by_terms = needed > POWER_TERMS_LIMIT
+    table = _coefficients(e, c, int(np.max(needed, where=~by_terms, initial=2)))
+    for start, stop in _runs(needed, rows.starts):
+        terms = int(needed[start:stop].max())
+        if terms > POWER_TERMS_LIMIT:
+            continue
+        if rows.starts is not None:
+            for lo in range(start, stop, BLOCK_ROWS):
+                hi = min(lo + BLOCK_ROWS, stop)
+                sums[:, lo:hi] = _blocked_sums(table[rows.group[lo], :, :terms], z[lo:hi])
+        else:
+            step = max(1, GATHER_ELEMENTS // terms)
+            for lo in range(start, stop, step):
+                hi = min(lo + step, stop)
+                coefficients = table[rows.group[lo:hi], :, :terms]
+                sums[:, lo:hi] = np.einsum("rfn,nr->fr", coefficients, _powers(z[lo:hi], terms))
+    if by_terms.any():
+        loop = np.flatnonzero(by_terms)
+        group = rows.group[loop]
+        sums[:, loop] = sum_by_terms(e[group], c[group], z[loop])
+    total = sums[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_z = np.where(z > 0, sums[3] / (z * total), (e / c)[rows.group])
+    return np.log(total), sums[1] / total, -sums[2] / total, by_z
+
+
+def sum_by_terms(e: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """G and its three weighted sums (as in `_coefficients`), term by term until each row's
+    terms fall below TOLERANCE of its sum; shape (4, rows)."""
+    out = np.zeros((4, len(z)))
+    out[0] = 1.0
+    active = np.flatnonzero(z > 0)
+    ea, ca, za = e[active], c[active], z[active]
+    term = np.ones(len(active))
+    sum_e = np.zeros(len(active))  # sum_{k<n} 1/(e+k)
+    sum_c = np.zeros(len(active))
+    acc = out[:, active]
+    n = 0
+    while len(active) and n < MAX_TERMS:
+        inv_e, inv_c = 1.0 / (ea + n), 1.0 / (ca + n)
+        term *= (ea + n) * inv_c * za
+        sum_e += inv_e
+        sum_c += inv_c
+        n += 1
+        acc[0] += term
+        acc[1] += term * sum_e
+        acc[2] += term * sum_c
+        acc[3] += n * term
+        if n % 8 == 0:
+            done = term < TOLERANCE * acc[0]
+            if done.any():
+                out[:, active[done]] = acc[:, done]
+                keep = ~done
+                active, term, sum_e, sum_c = active[keep], term[keep], sum_e[keep], sum_c[keep]
+                ea, ca, za, acc = ea[keep], ca[keep], za[keep], acc[:, keep]
+    out[:, active] = acc
+    return out
