@@ -7,12 +7,14 @@ positive and each at most z times the one before (e < c), so G lies in [1, 1/(1-
 The coefficients (e)_n/(c)_n depend on the parameters and the customer's x only, never on
 t_x or T. So per evaluation a small table of them (and of the two weighted forms and the
 n-weighted form that the gradient needs) is built once per distinct x, and every row's four
-sums are that table times the row's powers z^0 .. z^(N-1): one cumulative product and one
-matrix product per block of rows, where summing term by term costs a dozen numpy passes per
-term (at 200,000 simulated customers the fit reaches z = 0.85: 230 terms). Rows go in runs
-that need about as many terms (within a factor of two), which also keeps z^n clear of
-subnormal numbers. The term-by-term loop remains for rows with z so close to 1 that the
-powers would need thousands of terms, and as the independent check in the tests.
+sums are that table times the row's powers of z: matrix products over blocks of rows, where
+summing term by term costs a dozen numpy passes per term (at 200,000 simulated customers the
+fit reaches z = 0.85: 230 terms). With many rows per x, the powers are z^0 .. z^31 and the
+table is cut into blocks of 32 terms, combined by Horner's rule in z^32 (`_blocked_sums`);
+with few (CDNOW), each row gathers its x's coefficients. Rows go in runs that need about as
+many terms, which also keeps z^n clear of subnormal numbers. The term-by-term loop remains
+for rows with z so close to 1 that the powers would need thousands of terms, and as the
+independent check in the tests.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ POWER_TERMS_LIMIT = 4096
 #: Rows per block of one x: enough to amortise numpy's cost per call.
 BLOCK_ROWS = 4096
 #: Powers of z per block of terms (`_blocked_sums`).
-BLOCK_WIDTH = 16
-#: Columns per matrix product (see `_blocked_sums`).
-SINGLE_THREAD_COLUMNS = 256
+BLOCK_WIDTH = 32
+#: Multiply-adds per matrix product: OpenBLAS runs products above 4 x 65,536 on several
+#: threads, which on a loaded 2-core machine wait for each other (50x slower, measured).
+SINGLE_THREAD_WORK = 240_000
 #: Coefficients per gathered block (terms x rows), when pairs gather their x's coefficients.
 GATHER_ELEMENTS = 1 << 16
 #: Average pairs per distinct x from which each x gets its own matrix products; below it,
@@ -47,11 +50,11 @@ PAIRS_PER_X = 256
 
 @frozen
 class SeriesRows:
-    """The distinct (x, y) pairs of one time column (y is t_x or T), in summing order.
+    """The distinct (x, y) pairs of the rows (y: t_x or T), in summing order.
 
-    `group` is each pair's index in `xs` (the distinct x); `inverse` maps every original
-    row to its pair (None: the pairs are the rows, in their order). With many pairs per x (`starts` set: where each x begins) pairs are
-    sorted by x and then y; otherwise by y alone. Either way z = gap/(high+y) falls along a
+    `group` is each pair's index in `xs` (the distinct x); `inverse` maps every row to its
+    pair. With many pairs per x (`starts` set: where each run of one x begins) pairs are
+    sorted by x and then y, otherwise by y alone. Either way z = gap/(high+y) falls along a
     run of one x, so the terms a pair needs fall too and runs of similar need are contiguous.
     """
 
@@ -60,38 +63,35 @@ class SeriesRows:
     group: IntArray
     xs: FloatArray
     starts: IntArray | None
-    inverse: IntArray | None
+    inverse: IntArray
 
     @classmethod
     def of(cls, x: FloatArray, y: FloatArray) -> SeriesRows:
         order, first_of, pair_of_row = distinct_rows(x, y)
+        # distinct_rows sorts by a key that orders x, then y: the order the grouped sums want
+        # (an order it misses only costs more runs, never a wrong sum)
         first = order[first_of]
         px, py = x[first], y[first]
         xs, group = np.unique(px, return_inverse=True)
-        grouped = len(px) >= PAIRS_PER_X * len(xs)
-        by = np.lexsort((py, group)) if grouped else np.argsort(py, kind="stable")
+        group = group.reshape(-1)
+        if len(px) >= PAIRS_PER_X * len(xs):
+            starts = np.flatnonzero(np.diff(group, prepend=-1))
+            return cls(px, py, group, xs, starts, pair_of_row)
+        by = np.argsort(py, kind="stable")
         position = np.empty(len(by), dtype=np.intp)
         position[by] = np.arange(len(by))
-        group = group[by]
-        starts = np.flatnonzero(np.diff(group, prepend=-1)) if grouped else None
-        inverse = position[pair_of_row]
-        same = len(inverse) == len(by) and bool(np.all(inverse == np.arange(len(inverse))))
-        return cls(
-            np.ascontiguousarray(px[by]),
-            np.ascontiguousarray(py[by]),
-            group,
-            xs,
-            starts,
-            None if same else inverse,
-        )
+        return cls(px[by], py[by], group[by], xs, None, position[pair_of_row])
 
 
 def terms_needed(z: FloatArray) -> FloatArray:
-    """Terms after which the rest of G is below TOLERANCE of G: each term is at most z times
-    the one before and G >= 1, so N with z^N / (1-z) <= TOLERANCE suffices."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        needed = np.ceil(np.log(TOLERANCE * (1 - z)) / np.log(z))
-    return np.where(z > 0, np.maximum(np.nan_to_num(needed, nan=np.inf), 2), 2)
+    """Terms after which the rest of every sum is below TOLERANCE of it. Each term is at most
+    z times the one before and G >= 1; the gradient's sums start at z^1 and the last one
+    weighs term n by n, so their tails from N on are below N z^(N-1) / (1-z)^2 of their
+    first term: N solves that bound (first without the factor N, then with it), at least 2."""
+    clipped = np.clip(z, 1e-300, 1 - 2.0**-53)
+    log_z, log_room = np.log(clipped), np.log(TOLERANCE) + 2 * np.log1p(-clipped)
+    first = np.maximum(log_room / log_z, 1.0)
+    return np.maximum(np.ceil((log_room - np.log(first + 1)) / log_z) + 2, 2)
 
 
 def _coefficients(e: FloatArray, c: FloatArray, terms: int) -> FloatArray:
@@ -127,8 +127,9 @@ def _blocked_sums(coefficients: FloatArray, z: FloatArray) -> FloatArray:
     """The four sums sum_n coefficients[f, n] z^n for rows sharing one x; shape (4, rows).
 
     With n = qK + k, sum_n C_n z^n = sum_q (z^K)^q sum_k C_(qK+k) z^k: one product of the
-    (4q, K) coefficients with K powers, then Horner in z^K over q. That is the same
-    arithmetic as a (4, N) by (N, rows) product but reads N/K times less memory.
+    (4q, K) coefficients with K powers, then Horner in z^K over q: the arithmetic of a
+    (4, N) by (N, rows) product on N/K times less memory. Every term is positive, so the
+    order of summation changes nothing beyond rounding.
     """
     terms = coefficients.shape[1]
     width = BLOCK_WIDTH if terms > BLOCK_WIDTH else terms
@@ -138,10 +139,9 @@ def _blocked_sums(coefficients: FloatArray, z: FloatArray) -> FloatArray:
     grouped = padded.reshape(4 * blocks, width)
     powers = _powers(z, width)
     inner = np.empty((4 * blocks, len(z)))
-    # matrix products of at most SINGLE_THREAD_COLUMNS rows: bigger ones make OpenBLAS start
-    # threads, which on a loaded 2-core machine wait for each other (50x slower, measured)
-    for lo in range(0, len(z), SINGLE_THREAD_COLUMNS):
-        hi = lo + SINGLE_THREAD_COLUMNS
+    columns = max(1, SINGLE_THREAD_WORK // (4 * blocks * width))
+    for lo in range(0, len(z), columns):
+        hi = lo + columns
         np.matmul(grouped, powers[:, lo:hi], out=inner[:, lo:hi])
     inner = inner.reshape(4, blocks, len(z))
     if blocks == 1:
@@ -155,8 +155,10 @@ def _blocked_sums(coefficients: FloatArray, z: FloatArray) -> FloatArray:
 
 
 def _runs(needed: FloatArray, starts: IntArray | None) -> list[tuple[int, int]]:
-    """Contiguous (start, stop) runs of one x (when grouped) whose needs lie within a factor 2."""
-    band = np.ceil(np.log2(needed))
+    """Contiguous (start, stop) runs of one x whose needs lie within a factor 2 (grouped), or
+    of any x within a factor 8 (gathered: few rows, so fewer runs matter more than waste;
+    z^n stays above 1e-140)."""
+    band = np.ceil(np.log2(needed) / (1 if starts is not None else 3))
     cuts = np.flatnonzero(np.diff(band)) + 1
     if starts is not None:
         cuts = np.union1d(cuts, starts[1:])

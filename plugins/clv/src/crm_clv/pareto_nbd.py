@@ -119,9 +119,12 @@ def moment_start(rows: WeightedSummary) -> FloatArray:
     started with the same shape and scale. (1, 1, 1, 1) where the data gives no variance."""
     w, rate = rows.weight, rows.x / np.maximum(rows.T, 1e-12)
     customers = max(float(w.sum()), 1.0)
-    mean = float(w @ rate) / customers
-    spread = float(w @ rate**2) / customers - mean**2
-    spread -= mean * float(w @ (1 / np.maximum(rows.T, 1e-12))) / customers
+
+    def mean_of(values: FloatArray) -> float:
+        return float(np.add.reduce(w * values)) / customers  # no BLAS (see pareto_series)
+
+    mean = mean_of(rate)
+    spread = mean_of(rate**2) - mean**2 - mean * mean_of(1 / np.maximum(rows.T, 1e-12))
     if not (mean > 0 and spread > 0 and np.isfinite(spread)):
         return np.ones(4)
     alpha = mean / spread

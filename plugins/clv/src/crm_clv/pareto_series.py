@@ -30,30 +30,22 @@ Derivatives = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
 
 @frozen
 class ParetoRows:
-    """Weighted (x, t_x, T) rows with their series pairs, prepared once per fit.
-
-    The rows are held sorted by (x, T), the order in which the sums at T take them, so that
-    without repeated (x, T) pairs (continuous times) no result has to be gathered back;
-    `order[i]` is the caller's row at position i.
-    """
+    """Weighted (x, t_x, T) rows with their series pairs, prepared once per fit: the pairs
+    and their summing order are fixed by the data, whatever the parameters."""
 
     x: FloatArray
     t_x: FloatArray
     T: FloatArray
     weight: FloatArray
-    order: NDArray[np.intp]
-    at_t_x: SeriesRows
-    at_T: SeriesRows
-    xs: FloatArray  # distinct x, and each row's index into them
-    x_group: NDArray[np.intp]
+    pairs: SeriesRows  # (x, t_x) of the rows, then (x, T)
+    x_group: NDArray[np.intp]  # each row's index into pairs.xs
 
     @classmethod
     def of(cls, x: FloatArray, t_x: FloatArray, T: FloatArray, weight: FloatArray) -> ParetoRows:
-        order = np.lexsort((T, x))
-        x, t_x, T, weight = (np.ascontiguousarray(a[order]) for a in (x, t_x, T, weight))
-        xs, x_group = np.unique(x, return_inverse=True)
-        at_t_x, at_T = SeriesRows.of(x, t_x), SeriesRows.of(x, T)
-        return cls(x, t_x, T, weight, order, at_t_x, at_T, xs, x_group.reshape(-1))
+        # one set of pairs for both times: half the numpy calls of two, and (x, 0) of the
+        # customers without repeat purchases is summed once
+        pairs = SeriesRows.of(np.concatenate([x, x]), np.concatenate([t_x, T]))
+        return cls(x, t_x, T, weight, pairs, pairs.group[pairs.inverse[: len(x)]])
 
     def log_likelihood_and_gradient(self, params: FloatArray) -> tuple[float, FloatArray]:
         """Total weighted log-likelihood and its gradient in (r, alpha, s, beta)."""
@@ -91,8 +83,6 @@ def _log_f(params: FloatArray, rows: SeriesRows) -> Derivatives:
     d_high = -(a1 + 1 - b1) / (high + rows.y) + g_z * (low + rows.y) / (high + rows.y) ** 2
     d_low = (1 - b1) / (low + rows.y) - g_z / (high + rows.y)
     every = rows.inverse
-    if every is None:
-        return value, d_a1, d_b1, d_high, d_low
     return value[every], d_a1[every], d_b1[every], d_high[every], d_low[every]
 
 
@@ -103,7 +93,9 @@ def _likelihood(
     x, T, w = rows.x, rows.T, rows.weight
     a1 = r + s + x
     alpha_high = alpha >= beta
-    f_tx, f_T = _log_f(params, rows.at_t_x), _log_f(params, rows.at_T)
+    both = _log_f(params, rows.pairs)
+    f_tx = tuple(part[: len(x)] for part in both)
+    f_T = tuple(part[len(x) :] for part in both)
     if mode == "branches":
         with np.errstate(divide="ignore"):
             log_a0 = f_tx[0] + np.log1p(-np.exp(np.minimum(f_T[0] - f_tx[0], 0.0)))
@@ -122,12 +114,13 @@ def _likelihood(
     p_alive = 1.0 - p_died
 
     # gammaln and digamma of r + x once per distinct x
-    log_gamma = (gammaln(r + rows.xs) - gammaln(r))[rows.x_group]
+    xs = rows.pairs.xs
+    log_gamma = (gammaln(r + xs) - gammaln(r))[rows.x_group]
     total = _weighted_sum(w, log_gamma + r * np.log(alpha) + s * np.log(beta) + mix)
     da1, db1, dhigh, dlow = d_a0
     # derivatives of `died` by a1 (through ln a1 and A0), b1, high, low
     died_a1 = -1.0 / a1 + da1
-    d_r = (digamma(r + rows.xs) - digamma(r))[rows.x_group] + np.log(alpha)
+    d_r = (digamma(r + xs) - digamma(r))[rows.x_group] + np.log(alpha)
     d_r = d_r + p_alive * -np.log(alpha + T) + p_died * (died_a1 + (db1 if not alpha_high else 0))
     d_s = np.log(beta) + p_alive * -np.log(beta + T)
     d_s = d_s + p_died * (1.0 / s + died_a1 + (db1 if alpha_high else 0))
@@ -157,6 +150,4 @@ def log_branches(
     hyp2f1 gives up (it returns NaN for 2F1(1, 300.5; 302; -1799))."""
     rows = ParetoRows.of(x, t_x, T, np.ones(len(x)))
     alive, died = _likelihood(params, rows, "branches")
-    in_order = np.empty((2, len(x)))
-    in_order[:, rows.order] = alive, died
-    return in_order[0], in_order[1]
+    return alive, died
