@@ -91,7 +91,8 @@ def terms_needed(z: FloatArray) -> FloatArray:
     clipped = np.clip(z, 1e-300, 1 - 2.0**-53)
     log_z, log_room = np.log(clipped), np.log(TOLERANCE) + 2 * np.log1p(-clipped)
     first = np.maximum(log_room / log_z, 1.0)
-    return np.maximum(np.ceil((log_room - np.log(first + 1)) / log_z) + 2, 2)
+    needed = np.maximum(np.ceil((log_room - np.log(first + 1)) / log_z) + 2, 2)
+    return np.asarray(needed, dtype=np.float64)
 
 
 def _coefficients(e: FloatArray, c: FloatArray, terms: int) -> FloatArray:
