@@ -197,3 +197,15 @@ def test_standard_errors_agree_with_an_independent_hessian(bgnbd: BgNbd, cdnow_s
     )
     independent = np.sqrt(np.diag(np.linalg.inv(-hessian)))
     np.testing.assert_allclose(bgnbd.estimate.std_errors, independent, rtol=1e-3)
+
+
+def test_pareto_nbd_from_ones_reaches_the_default_fit(cdnow_sample: Any, pnbd: ParetoNbd) -> None:
+    default = pnbd
+    from_ones = ParetoNbd.fit(cdnow_sample.summary, start=(1.0, 1.0, 1.0, 1.0))
+    # beta lies on a flat ridge (the log-likelihood moves by 1e-7 along it)
+    np.testing.assert_allclose(from_ones.params, default.params, rtol=2e-4)
+    assert from_ones.params[0] == pytest.approx(PNBD_PUBLISHED["r"], abs=5e-4)
+    assert from_ones.estimate is not None and default.estimate is not None
+    assert from_ones.estimate.log_likelihood == pytest.approx(
+        default.estimate.log_likelihood, abs=1e-6
+    )
