@@ -15,6 +15,7 @@ from crm_clv.bgnbd import BgNbd
 from crm_clv.gamma_gamma import GammaGamma
 from crm_clv.pareto_nbd import ParetoNbd
 from crm_clv.summary import CustomerSummary
+from crm_clv.valuation import Valuation
 from crm_clv.validation import validate
 
 BG_PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -109,6 +110,12 @@ def test_bgnbd_worked_examples_with_published_parameters(reference: dict[str, An
     np.testing.assert_allclose(
         model.p_alive(summary), [c["P_alive"] for c in customers.values()], rtol=1e-9
     )
+    # The model object predicts by itself, intervals included, without the CLI or a database.
+    predicted = model.predict(summary, Valuation(horizon=39))
+    np.testing.assert_allclose(
+        predicted.expected_transactions, [c["E_Y39"] for c in customers.values()], rtol=1e-9
+    )
+    np.testing.assert_allclose(predicted.p_alive, [c["P_alive"] for c in customers.values()])
     # Hardie's sheet: E[Y(39) | x=2, t_x=30.43, T=38.86] = 1.226
     assert round(float(model.expected_transactions(summary, 39)[0]), 3) == 1.226
     times = np.array([float(t) for t in vectors["bgnbd_pub_E_X_t"]])
@@ -126,6 +133,9 @@ def test_pareto_nbd_worked_examples(reference: dict[str, Any]) -> None:
     vectors = reference["vectors"]
     assert model.p_alive(one)[0] == pytest.approx(vectors["pnbd_btyd_P_alive_x26_tx30.86_T31"])
     assert model.expected_transactions(one, 52)[0] == pytest.approx(
+        vectors["pnbd_btyd_cond_exp_52_x26_tx30.86_T31"], rel=1e-9
+    )
+    assert model.predict(one, Valuation(horizon=52)).expected_transactions[0] == pytest.approx(
         vectors["pnbd_btyd_cond_exp_52_x26_tx30.86_T31"], rel=1e-9
     )
     fitted = ParetoNbd(list(reference["fits"]["pnbd"]["params"].values()))

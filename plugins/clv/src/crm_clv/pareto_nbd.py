@@ -23,6 +23,7 @@ this hyp2f1 form is kept as the independent check the tests compare the series w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from attrs import field, frozen
@@ -41,6 +42,10 @@ from crm_clv.pareto_series import ParetoRows, log_branches
 from crm_clv.requirements import DataRequirements
 from crm_clv.score_steps import approach
 from crm_clv.summary import CustomerSummary, WeightedSummary
+
+if TYPE_CHECKING:
+    from crm_clv.gamma_gamma import GammaGamma
+    from crm_clv.valuation import Predictions, Valuation
 
 NAMES = ("r", "alpha", "s", "beta")
 MODEL = "pareto_nbd"
@@ -223,6 +228,18 @@ class ParetoNbd:
         r, alpha, s, beta = self.params
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))
         return np.asarray(r / alpha * _lifetime_integral(s, beta + 0 * times, times))
+
+    def predict(
+        self,
+        summary: CustomerSummary,
+        valuation: Valuation | None = None,
+        spend: GammaGamma | None = None,
+    ) -> Predictions:
+        """Every prediction for every customer of `summary`, intervals included (expected
+        transactions, P(alive), spend, CLV): `crm_clv.valuation.predict` on this model."""
+        from crm_clv.valuation import Valuation, predict
+
+        return predict(self, summary, valuation or Valuation(), spend)
 
     def summary(self) -> dict[str, object]:
         return describe_fit(MODEL, NAMES, self.params, self.estimate)
