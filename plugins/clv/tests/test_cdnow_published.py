@@ -15,8 +15,8 @@ from crm_clv.bgnbd import BgNbd
 from crm_clv.gamma_gamma import GammaGamma
 from crm_clv.pareto_nbd import ParetoNbd
 from crm_clv.summary import CustomerSummary
-from crm_clv.valuation import Valuation
 from crm_clv.validation import validate
+from crm_clv.valuation import Valuation
 
 BG_PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PNBD_PUBLISHED = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
