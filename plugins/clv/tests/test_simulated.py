@@ -158,6 +158,20 @@ def test_long_histories_stay_finite() -> None:
     assert 195 < if_alive < 241
 
 
+def test_bgnbd_without_dropout_heterogeneity_still_predicts() -> None:
+    # A small calibration period can end the fit at a and b in the millions (every customer
+    # drops out with the same p = a/(a+b) after a purchase), where Euler's form is 0 * inf.
+    r, alpha, p = 0.366, 3.42, 0.0193
+    edge = BgNbd(np.array([r, alpha, p * 2.1e7, (1 - p) * 2.1e7]))
+    some = CustomerSummary([0, 3, 20, 200], [0.0, 30.0, 90.0, 290.0], [5.0, 40.0, 100.0, 300.0])
+    expected = edge.expected_transactions(some, 50)
+    assert np.all(np.isfinite(expected)) and np.all(expected > 0)
+    # In that limit a new customer's E[X(t)] is (1/p)(1 - (alpha/(alpha + p t))^r): a Poisson
+    # rate from Gamma(r, alpha), thinned by a fixed chance p of dropping out after each purchase.
+    limit = (1 - (alpha / (alpha + p * 50)) ** r) / p
+    assert edge.expected_transactions_new(50.0)[0] == pytest.approx(limit, rel=1e-5)
+
+
 def test_too_little_data_is_refused_with_a_reason() -> None:
     data = simulate_bgnbd(np.random.default_rng(1), 60, BG_TRUTH)
     with pytest.raises(InsufficientData, match="60 customers \\(needs at least 100\\)"):

@@ -208,11 +208,28 @@ def _future_factor(
     The hypergeometric term is taken through Euler's transformation,
     (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), whose parameters do not grow with x, so it
     stays accurate for customers with hundreds of transactions and long horizons.
+
+    A fit at the edge where dropout has no heterogeneity (a and b in the hundreds of
+    thousands, a/(a+b) fixed: a small calibration period can end there) makes that form
+    0 * inf; those rows take the direct form, which is then well conditioned (b+x is close to
+    a+b+x-1).
     """
     r, alpha, a, b = params
+    x, T, t = np.broadcast_arrays(
+        np.asarray(x, dtype=np.float64),
+        np.asarray(T, dtype=np.float64),
+        np.asarray(t, dtype=np.float64),
+    )
     z = t / (alpha + T + t)
     c = a + b + x - 1
-    tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    bad = ~np.isfinite(tail)
+    if bad.any():
+        xb, Tb, tb = x[bad], T[bad], t[bad]
+        tail[bad] = np.exp((r + xb) * np.log((alpha + Tb) / (alpha + Tb + tb))) * hyp2f1(
+            r + xb, b + xb, c[bad], z[bad]
+        )
     return np.asarray(c / (a - 1) * (1 - tail), dtype=np.float64)
 
 
