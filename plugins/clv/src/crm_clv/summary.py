@@ -23,6 +23,11 @@ def _as_float(values: object) -> FloatArray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
+def _as_float_or_none(values: object) -> FloatArray | None:
+    # a list of spends works like a list of x: the models compare and index it as an array
+    return None if values is None else _as_float(values)
+
+
 @frozen
 class CustomerSummary:
     """Aligned columns, one entry per customer: `x`, `t_x`, `T` and (optional) mean repeat spend.
@@ -35,7 +40,7 @@ class CustomerSummary:
     x: FloatArray = field(converter=_as_float)
     t_x: FloatArray = field(converter=_as_float)
     T: FloatArray = field(converter=_as_float)
-    mean_spend: FloatArray | None = field(default=None)
+    mean_spend: FloatArray | None = field(default=None, converter=_as_float_or_none)
 
     def __attrs_post_init__(self) -> None:
         n = len(self.x)
@@ -81,12 +86,19 @@ def distinct_rows(
     One argsort of a combined float key, then a comparison pass on the real columns: equal
     rows have equal keys, so they end up adjacent; rows that merely share a key (rounding)
     are split by the comparison, which costs compression, never correctness. Several times
-    faster than `np.unique(axis=0)`, which sorts rows as opaque byte strings.
+    faster than `np.unique(axis=0)`, which sorts rows as opaque byte strings. When no two
+    keys are equal (continuous times: nothing compresses), no two rows are, and a sort of
+    the keys alone (SIMD, ~10x faster than the argsort) proves it: every row is its own group.
     """
     key = np.zeros(len(columns[0]))
     for column in columns:
         key = key * 1048573.0 + column
-    order = np.argsort(key, kind="stable")
+    ordered_keys = np.sort(key)
+    if not np.any(ordered_keys[1:] == ordered_keys[:-1]):
+        identity = np.arange(len(key), dtype=np.intp)
+        return identity, identity, identity
+    # any order of equal keys will do: each group is a run of identical rows whichever it is
+    order = np.argsort(key)
     changed = np.zeros(len(order), dtype=bool)
     if len(order):
         changed[0] = True

@@ -22,6 +22,8 @@ from crm.core.report_model import Figure, Series
 #: Colours of the series, from matplotlib's colour-blind-safe "tableau" palette.
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 WIDTH_INCHES = 7.5
+#: At most this many category labels under a line chart.
+MAX_LINE_LABELS = 20
 
 
 def _value_label(figure: Figure) -> str:
@@ -92,7 +94,9 @@ def _line(axes: Any, figure: Figure) -> None:
     for i, series in enumerate(figure.series):
         axes.plot(positions, _numbers(series), marker="o", label=series.name, color=PALETTE[i % 7])
         _mark_gaps(axes, series, [float(p) for p in positions], horizontal=False)
-    axes.set_xticks(positions, figure.categories)
+    # a label on every point of a long line (52 weeks) overlaps: label every step-th point
+    step = max(1, -(-len(positions) // MAX_LINE_LABELS))
+    axes.set_xticks(positions[::step], figure.categories[::step])
     axes.set_xlabel(figure.x_label)
     axes.set_ylabel(_value_label(figure))
     if len(figure.series) > 1:
@@ -152,6 +156,8 @@ def _height(figure: Figure) -> float:
         return max(2.5, 1.2 + len(figure.categories) * max(per_category, 0.3))
     if figure.kind == "heatmap":
         return max(3.0, 1.2 + 0.7 * len(figure.series))
+    if figure.kind == "sankey":
+        return 3.6
     return 2.8
 
 
@@ -166,7 +172,8 @@ def _set_margins(drawing: Any, figure: Figure, height: float) -> None:
     else:
         labels = ()
     label_inches = 0.07 * max((len(label) for label in labels), default=4)
-    left = 0.45 + max(0.35, label_inches)
+    # A Sankey-like figure has no value axis: its labels sit beside its nodes.
+    left = 0.25 if figure.kind == "sankey" else 0.45 + max(0.35, label_inches)
     drawing.subplots_adjust(
         left=left / WIDTH_INCHES,
         right=1 - 0.25 / WIDTH_INCHES,
@@ -195,6 +202,10 @@ def figure_svg(figure: Figure, *, salt: str = "crm") -> str:
             _line(axes, figure)
         elif figure.kind == "scatter":
             _scatter(axes, figure)
+        elif figure.kind == "sankey":
+            from crm.core.rendering.sankey import draw_sankey
+
+            draw_sankey(axes, figure, PALETTE)
         else:
             _heatmap(axes, figure, drawing)
         axes.set_title(figure.title, loc="left", fontsize=10)
