@@ -164,7 +164,8 @@ def deals(
 
 @funnel.command()
 @click.option("--holdout-start", required=True, callback=parse_date, metavar="YYYY-MM-DD",
-              help="Estimate on deals closed before this day, score those closed after.")  # fmt: skip
+              help="Estimate on the deals as they stood before this day; score the deals "
+                   "open then or opened later.")  # fmt: skip
 @click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD",
               help="End of the scored period (default: the day after the last interaction).")  # fmt: skip
 @click.option("--reliability", is_flag=True,

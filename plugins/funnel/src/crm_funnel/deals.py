@@ -2,9 +2,11 @@
 
 Per deal, from its events in time order: it opened at its first event; its value is the last
 amount given; it closed at its first won or lost event (events after that are ignored); an open
-deal's current stage is the stage of its last event. P(win | stage) is estimated from the closed
-deals that reached the stage before closing: the share of them that were won, with a Wilson
-score interval.
+deal's current stage is the stage of its last event. P(win | stage) is estimated from the deals
+that reached the stage before closing: the share of them that were won, each closed deal weighted
+against censoring (`crm_funnel.censoring`: the deals still open at the end of the history count
+through the closed deals that took at least as long), with a Wilson score interval on the
+effective number of deals.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from attrs import frozen
 
 from crm import EventChunk, EventRule, EventSequences
+from crm_funnel.censoring import censoring_weights, effective_size
 from crm_funnel.options import DealOptions
 
 if TYPE_CHECKING:
@@ -45,7 +48,8 @@ def read_deal_events(
 
 @frozen
 class Deals:
-    """One entry per deal, aligned. Times are UTC seconds; `closed_at` is -1 for open deals."""
+    """One entry per deal, aligned. Times are UTC seconds; `closed_at` is -1 for open deals, which
+    were still open at `until`, the end of the history they were built from."""
 
     deal_id: NDArray[np.object_]
     opened_at: NDArray[np.int64]
@@ -53,7 +57,9 @@ class Deals:
     won: NDArray[np.bool_]
     stage: NDArray[np.int64]  # open deals: index of the current open stage; closed: -1
     reached: NDArray[np.bool_]  # [deal, open stage]: reached before closing
+    entered_at: NDArray[np.int64]  # [deal, open stage]: first reached (-1: never)
     value_minor: NDArray[np.int64]
+    until: int
 
     @property
     def closed(self) -> NDArray[np.bool_]:
@@ -64,12 +70,12 @@ class Deals:
         return int(self.deal_id.shape[0])
 
 
-def build_deals(events: EventChunk, options: DealOptions, before: int | None = None) -> Deals:
-    """Deals from their events (only those before `before`, UTC seconds, when given)."""
+def build_deals(events: EventChunk, options: DealOptions, until: int) -> Deals:
+    """Deals as they stood at `until` (UTC seconds), from their events before it."""
     assert events.order_id is not None and events.amount_minor is not None
     assert events.amount_known is not None
     t = events.time.astype(np.int64)
-    keep = np.ones(len(events), dtype=bool) if before is None else t < before
+    keep = t < until
     ids, deal = np.unique(events.order_id[keep].astype(str), return_inverse=True)
     t, code = t[keep], events.code[keep]
     amount, known = events.amount_minor[keep], events.amount_known[keep]
@@ -89,6 +95,10 @@ def build_deals(events: EventChunk, options: DealOptions, before: int | None = N
     reached = np.zeros((n, n_open), dtype=bool)
     open_events = live & ~terminal
     reached[deal[open_events], code[open_events]] = True
+    never = np.iinfo(np.int64).max
+    entered = np.full((n, n_open), never, dtype=np.int64)
+    np.minimum.at(entered, (deal[open_events], code[open_events]), t[open_events])
+    entered[entered == never] = -1
     last_open = np.full(n, -1, dtype=np.int64)
     last_open[deal[open_events]] = code[open_events]  # in time order: the last one stays
     value = np.zeros(n, dtype=np.int64)
@@ -106,7 +116,9 @@ def build_deals(events: EventChunk, options: DealOptions, before: int | None = N
         won=won,
         stage=np.where(closed, -1, last_open),
         reached=reached,
+        entered_at=entered,
         value_minor=value,
+        until=until,
     )
 
 
@@ -137,7 +149,9 @@ class WinEstimate:
     high: float | None
 
 
-def wilson(won: int, n: int, confidence: float) -> tuple[float | None, float | None, float | None]:
+def wilson(
+    won: float, n: float, confidence: float
+) -> tuple[float | None, float | None, float | None]:
     """The share won and its Wilson score interval (Wilson 1927); None without deals."""
     if n == 0:
         return None, None, None
@@ -149,12 +163,29 @@ def wilson(won: int, n: int, confidence: float) -> tuple[float | None, float | N
 
 
 def estimate_win_probability(deals: Deals, options: DealOptions) -> list[WinEstimate]:
-    """P(win | stage): among closed deals that reached the stage, the share won."""
+    """P(win | reached the stage): among the deals that reached it, the share won, corrected for
+    the ones still open (`censoring_weights`, time counted from entering the stage). `deals` and
+    `won` count the closed deals; the interval is Wilson's on the effective number of deals."""
     closed = deals.closed
     estimates = []
     for k, stage in enumerate(options.stages):
-        base = closed & deals.reached[:, k]
-        n, won = int(base.sum()), int((base & deals.won).sum())
-        p, low, high = wilson(won, n, options.confidence)
+        base = deals.reached[:, k]
+        ended = np.where(closed, deals.closed_at, deals.until)[base]
+        weights = censoring_weights(ended - deals.entered_at[base, k], closed[base])
+        n, won = int(closed[base].sum()), int(deals.won[base].sum())
+        p, low, high = weighted_share(weights, deals.won[base], options.confidence)
         estimates.append(WinEstimate(stage, n, won, p, low, high))
     return estimates
+
+
+def weighted_share(
+    weights: NDArray[np.float64], won: NDArray[np.bool_], confidence: float
+) -> tuple[float | None, float | None, float | None]:
+    """The weighted share won, with Wilson's interval on Kish's effective sample size."""
+    total = float(weights.sum())
+    if total <= 0:
+        return None, None, None
+    share = float(weights[won].sum()) / total
+    n = effective_size(weights)
+    _, low, high = wilson(share * n, n, confidence)
+    return share, low, high

@@ -17,6 +17,7 @@ from attrs import frozen
 
 from crm import EventChunk, Table
 from crm_funnel.api import funnel_options
+from crm_funnel.censoring import censoring_weights
 from crm_funnel.deals import (
     Deals,
     WinEstimate,
@@ -131,7 +132,7 @@ def deal_report(project: Project, *, as_of: date | None = None) -> DealReport:
     with project.read_only() as connection:
         day = as_of or project.config.as_of or default_as_of(connection, project.tables)
         events = read_deal_events(connection, project.tables, options, day)
-    deals = build_deals(events, options)
+    deals = build_deals(events, options, _seconds(day))
     estimates = estimate_win_probability(deals, options)
     title = f"Deal pipeline and weighted forecast, as of {day}"
     return DealReport(day, forecast_table(deals, options, estimates, title), summary(deals))
@@ -143,17 +144,20 @@ class Calibration:
     reliability: Table
 
 
-def _scores(p: np.ndarray, won: np.ndarray) -> tuple[float, float]:
-    brier = float(np.mean((p - won) ** 2))
+def _scores(p: np.ndarray, won: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    brier = float(np.average((p - won) ** 2, weights=weight))
     clipped = np.clip(p, EPSILON, 1 - EPSILON)
-    log_loss = float(-np.mean(won * np.log(clipped) + (1 - won) * np.log(1 - clipped)))
+    log_loss = float(
+        -np.average(won * np.log(clipped) + (1 - won) * np.log(1 - clipped), weights=weight)
+    )
     return round(brier, 4), round(log_loss, 4)
 
 
 def calibrate(project: Project, holdout_start: date, *, as_of: date | None = None) -> Calibration:
-    """Estimate P(win | stage) on deals closed before `holdout_start`; score the deals that
-    closed from it to `as_of`, each predicted from its stage at `holdout_start` (or its first
-    stage, for deals opened later), with the fixed and the estimated probabilities."""
+    """Estimate P(win | stage) from the deals as they stood at `holdout_start`; score the deals
+    open then or opened later, each predicted from its stage at `holdout_start` (or its first
+    stage, for deals opened later), on their outcome by `as_of`, with the fixed and the
+    estimated probabilities."""
     from crm.core.pipeline import default_as_of
 
     options = funnel_options(project).deals
@@ -163,17 +167,30 @@ def calibrate(project: Project, holdout_start: date, *, as_of: date | None = Non
     return calibration(events, options, holdout_start, day)
 
 
+def holdout_weights(deals: Deals, cut: int) -> np.ndarray:
+    """Per deal, its weight in the holdout scores: 0 unless it was open at `cut` or opened later
+    and closed by `deals.until`; the closed ones weighted against censoring (time counted from
+    the cut, or from opening for deals opened later), as the estimate is."""
+    scored = ~(deals.closed & (deals.closed_at < cut))
+    origin = np.maximum(deals.opened_at, cut)
+    ended = np.where(deals.closed, deals.closed_at, deals.until)
+    weights = np.zeros(len(deals), dtype=np.float64)
+    weights[scored] = censoring_weights((ended - origin)[scored], deals.closed[scored])
+    return weights
+
+
 def calibration(
     events: EventChunk, options: DealOptions, holdout_start: date, day: date
 ) -> Calibration:
     """`calibrate` on deal events already read (those before `day`)."""
     cut = _seconds(holdout_start)
-    estimated = estimate_win_probability(build_deals(events, options, before=cut), options)
-    deals = build_deals(events, options)
-    scored = deals.closed & (deals.closed_at >= cut)
+    estimated = estimate_win_probability(build_deals(events, options, cut), options)
+    deals = build_deals(events, options, _seconds(day))
+    weights = holdout_weights(deals, cut)
+    scored = weights > 0
     stage_then = stage_at(events, options, cut)
     stages = np.array([stage_then.get(str(d), -1) for d in deals.deal_id[scored]], dtype=np.int64)
-    won = deals.won[scored].astype(np.float64)
+    won, weight = deals.won[scored].astype(np.float64), weights[scored]
     sources: dict[str, np.ndarray] = {}
     p_est = np.array([np.nan if e.p is None else e.p for e in estimated] + [np.nan])
     sources["estimated"] = p_est[stages]
@@ -183,17 +200,22 @@ def calibration(
     score_rows, bins = [], []
     for name, p in sources.items():
         ok = ~np.isnan(p)
-        brier, log_loss = _scores(p[ok], won[ok]) if ok.any() else (None, None)
+        brier, log_loss = _scores(p[ok], won[ok], weight[ok]) if ok.any() else (None, None)
         score_rows.append((name, int(ok.sum()), brier, log_loss))
         which = np.minimum((p[ok] * BINS).astype(np.int64), BINS - 1)
         for b in range(BINS):
             inside = which == b
             if inside.any():
+                w = weight[ok][inside]
                 bins.append((
                     name, f"{b / BINS:.1f}-{(b + 1) / BINS:.1f}", int(inside.sum()),
-                    round(float(p[ok][inside].mean()), 4), round(float(won[ok][inside].mean()), 4),
+                    round(float(np.average(p[ok][inside], weights=w)), 4),
+                    round(float(np.average(won[ok][inside], weights=w)), 4),
                 ))  # fmt: skip
-    title = f"P(win | stage) estimated before {holdout_start}, scored on deals closed {holdout_start} to {day}"
+    title = (
+        f"P(win | stage) estimated before {holdout_start}, scored on the deals open from"
+        f" {holdout_start} that closed by {day}"
+    )
     return Calibration(
         scores=Table(
             columns=("probabilities", "deals", "brier", "log_loss"),

@@ -22,7 +22,7 @@ from crm_funnel.analysis import STEP_COLUMNS, breakdown_table, cohort_table, ste
 from crm_funnel.deals import build_deals, estimate_win_probability, read_deal_events
 from crm_funnel.options import FunnelDefinition, FunnelOptions
 from crm_funnel.pipeline import calibration, forecast_table, summary
-from crm_funnel.reach import Reach, compute_reach
+from crm_funnel.reach import Reach, _seconds, compute_reach
 from crm_funnel.sections import DAY_BINS, time_to_convert
 
 HOLDOUT_DAYS = 182
@@ -138,7 +138,7 @@ class DealsReport:
     def build(self, context: ReportContext) -> Sequence[Section]:
         deal_options = self.options.deals
         events = read_deal_events(context.connection, context.tables, deal_options, context.as_of)
-        deals = build_deals(events, deal_options)
+        deals = build_deals(events, deal_options, _seconds(context.as_of))
         estimates = estimate_win_probability(deals, deal_options)
         forecast = forecast_table(
             deals, deal_options, estimates, f"Weighted pipeline forecast, as of {context.as_of}"
@@ -167,7 +167,7 @@ class DealsReport:
                             Series(name="perfect calibration", values=[0.0, 1.0], x=(0.0, 1.0)),
                         ),
                         x_label="predicted", y_label="observed",
-                        caption=f"deals closed from {holdout} to {context.as_of}, predicted from "
+                        caption=f"deals open from {holdout} that closed by {context.as_of}, predicted from "
                         f"their stage on {holdout}; on the diagonal means well calibrated",
                     )
                 )  # fmt: skip
