@@ -15,6 +15,7 @@ import cattrs
 from attrs import field, frozen
 from cattrs.errors import AttributeValidationNote
 
+from crm.core.config import Conditions
 from crm_idic.identify.fields import BLOCKING_KEYS, FIELD_LEVELS
 
 #: Candidate pairs: two customers are compared when they agree on every key of one rule.
@@ -274,12 +275,14 @@ class PotentialOptions:
 @frozen(kw_only=True)
 class ActionRule:
     """One next-best action: customers matching every condition of `when` get it, highest
-    `priority` first (conditions as in rule segmentations, over any column or score)."""
+    `priority` first (conditions as in rule segmentations, over any column, score or other
+    segmentation's segment)."""
 
     action: str
     channel: str
     priority: int
-    when: tuple[str, ...]
+    #: One condition, or a list that must all hold (as a rule segmentation's `when`).
+    when: Conditions
     description: str = ""
 
 
