@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sqlite3
 import sys
 import tempfile
@@ -94,6 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
+        os.environ["CRM_CACHE_DIR"] = str(directory / "cache")  # the commands inherit it
         started = time.perf_counter()
         customers, truth = write_customers(directory, args.customers, args.seed)
         print(
@@ -127,6 +129,20 @@ def main() -> None:
             f"crm identify: {seconds:.1f} s, {rss:.0f} MB; precision {precision:.4f}, "
             f"recall {recall:.4f} ({merged:,} pairs merged, {len(truth):,} planted)"
         )
+        # `crm segment` with identification in runs: `crm identify` above left the search in
+        # the cache, so the run reads it instead of searching again.
+        in_runs = directory / "crm-in-runs.toml"
+        in_runs.write_text(
+            tomli_w.dumps(
+                {
+                    "database": {"url": "sqlite:///crm.db"},
+                    "plugins": {"enabled": ["idic"]},
+                    "idic": {"identify": DEMO_IDENTIFY},
+                }
+            )
+        )
+        seconds_run, rss_run = measure([CRM, "-c", str(in_runs), "segment", "--no-store"])
+        print(f"crm segment, identification from the cache: {seconds_run:.1f} s, {rss_run:.0f} MB")
         started = time.perf_counter()
         connection = sqlite3.connect(directory / "crm.db")
         reference = [

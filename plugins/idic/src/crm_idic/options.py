@@ -309,7 +309,8 @@ class IdicOptions:
     engagement: EngagementOptions = field(factory=EngagementOptions)
     potential: PotentialOptions = field(factory=PotentialOptions)
     actions: ActionsOptions = field(factory=ActionsOptions)
-    #: Whether `crm segment` runs identification for the `idic.duplicate_weight` metric.
+    #: Whether `crm segment` publishes the `idic.duplicate_weight` metric: from the cached
+    #: search while the customers are unchanged (crm_idic.identify.cache), else by searching.
     identify_in_runs: bool = True
     #: `crm idic`: a customer without an interaction in this many days misses "interact".
     interact_within_days: int = 180
