@@ -101,6 +101,9 @@ class IdentifyOptions:
     #: Larger clusters are sent to review whole: a long chain of links is rarely one person.
     max_cluster_size: int = 6
     fields: Mapping[str, FieldProbabilities] = field(factory=dict)
+    #: Fields whose exact agreement weighs by the frequency of the value agreed on (a rare
+    #: name counts more than a common one; see crm_idic.identify.frequencies).
+    term_frequencies: tuple[str, ...] = tuple(FIELD_LEVELS)
     seed: int = 20261201
 
     def __attrs_post_init__(self) -> None:
@@ -145,12 +148,11 @@ class IdentifyOptions:
                     "review covers the weights below automatic merging",
                 )
             )
-        unknown_required = [f for f in self.merge_requires if f not in FIELD_LEVELS]
-        if unknown_required:
-            known = ", ".join(FIELD_LEVELS)
-            problems.append(
-                ("merge_requires", f"unknown fields {unknown_required}; expected some of {known}")
-            )
+        for key in ("merge_requires", "term_frequencies"):
+            unknown_fields = [f for f in getattr(self, key) if f not in FIELD_LEVELS]
+            if unknown_fields:
+                known = ", ".join(FIELD_LEVELS)
+                problems.append((key, f"unknown fields {unknown_fields}; expected some of {known}"))
         for name, given in self.fields.items():
             if name not in FIELD_LEVELS:
                 known = ", ".join(FIELD_LEVELS)
