@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from crm_idic.identify import identify_records
 from crm_idic.identify.fields import FIELDS
-from crm_idic.identify.frequencies import adjustments, value_frequencies
+from crm_idic.identify.frequencies import adjustments, value_frequencies, with_exact_agreement
 from crm_idic.identify.records import build_records
 from crm_idic.options import FieldProbabilities, IdentifyOptions
 
@@ -84,3 +84,14 @@ def test_a_pair_sharing_a_common_name_weighs_two_bits_less_than_one_sharing_a_ra
     )  # fmt: skip
     without = identify_records(build_records(_rows(), plain), plain)
     assert without.weight[1] == pytest.approx(without.weight[0])
+
+
+def test_the_top_level_u_is_the_exact_agreement_rate_over_all_pairs() -> None:
+    records = build_records(_rows(), IdentifyOptions())
+    found = value_frequencies(records, ["name"])
+    # 10 customers with a name: 90 ordered pairs, of which 5 x 4 + 2 x 1 = 22 agree.
+    assert found.agreement["name"] == pytest.approx(22 / 90)
+    sampled = {"name": np.array([0.7, 0.05, 0.05, 0.2])}
+    u = with_exact_agreement(sampled, found)
+    scale = (1 - 22 / 90) / 0.8  # the other levels keep their proportions
+    assert u["name"].tolist() == pytest.approx([0.7 * scale, 0.05 * scale, 0.05 * scale, 22 / 90])
