@@ -210,3 +210,5 @@ def test_sqlite_privacy_writers_wait_for_the_lock_and_give_up_with_one_line(
         f"Error: another crm process is writing to DB {database} and did not finish within "
         "0.2 s; try again when it is done (or set CRM_BUSY_TIMEOUT to wait longer)",
     ]
+    # A backup that gave up left no file behind that the audit log would not know of.
+    assert not (sqlite_project / "copy.db").exists()

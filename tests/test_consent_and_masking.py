@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from crm.cli import cli
 from crm.cli.app import App
+from crm.cli.segment_command import run_line
 from crm.core.config import parse_config
 from crm.core.errors import ConfigError
 from crm.core.facts import Facts
@@ -33,6 +34,9 @@ def test_profiling_refusal_keeps_a_customer_out_of_scoring_and_runs(
         assert facts.kind_counts()["purchase"].tolist() == [3, 1, 1]
     stored = project.load_run(result.run_id).facts.external_id.tolist()
     assert sorted(stored) == ["AB-1", "AB-2", ERASED["id"]]
+    # Nobody is dropped silently: the run counts who was left out, and the CLI says so.
+    assert result.refused_profiling == 1
+    assert run_line(result).endswith("; 1 left out: no consent to profiling")
 
 
 def test_consent_flags_are_rule_columns(engine: Engine, tmp_path: Path) -> None:

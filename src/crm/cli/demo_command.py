@@ -12,7 +12,7 @@ import tomli_w
 from crm.cli.app import get_app
 from crm.cli.import_command import _progress, summary_line
 from crm.cli.output import emit, output_options
-from crm.cli.segment_command import emit_summary
+from crm.cli.segment_command import emit_summary, run_line
 from crm.core.config import CONFIG_FILE_NAME, default_config
 
 DEMO_SEGMENTATIONS = {
@@ -147,10 +147,7 @@ def demo(
                 report = importer(path, options, progress)
             click.echo(summary_line(report), err=True)
         result = project.segment()
-        click.echo(
-            f"{len(result.facts)} customers as of {result.as_of}, stored as run {result.run_id}",
-            err=True,
-        )
+        click.echo(run_line(result), err=True)
         # The same layout as `crm segment`: the wide table is unreadable at 80 columns.
         summary = segment_summary(result)
         if fmt == "table":

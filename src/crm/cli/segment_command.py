@@ -140,12 +140,7 @@ def segment(
 
     with _status("Scoring customers"):
         result = project.segment(as_of=as_of, store=not no_store, check=build_output)
-    stored = f"stored as run {result.run_id}" if result.run_id is not None else "not stored"
-    click.echo(
-        f"{len(result.facts)} customers as of {result.as_of}, {stored} "
-        f"({time.perf_counter() - started:.2f} s)",
-        err=True,
-    )
+    click.echo(f"{run_line(result)} ({time.perf_counter() - started:.2f} s)", err=True)
     (data,) = built
     if not per_customer:
         if fmt == "table":
@@ -158,6 +153,15 @@ def segment(
         emit(data.table, fmt, output)
     else:
         emit(data, fmt, output)
+
+
+def run_line(result: SegmentationResult) -> str:
+    """What a run covered, for stderr: customers, date, where it is stored, who was left out."""
+    stored = f"stored as run {result.run_id}" if result.run_id is not None else "not stored"
+    line = f"{len(result.facts)} customers as of {result.as_of}, {stored}"
+    if result.refused_profiling:
+        line += f"; {result.refused_profiling} left out: no consent to profiling"
+    return line
 
 
 def emit_summary(summary: Table, output: Path | None, *, wide: bool = False) -> None:

@@ -87,13 +87,20 @@ def backup(engine: Engine, path: Path) -> BackupReport:
     """Write a consistent snapshot of the database to `path` (which must not exist)."""
     if path.exists():
         raise CrmError(f"{path} exists; choose a new file name (a backup never overwrites)")
-    with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            report = _backup_sqlite(connection, path)
-        else:
-            report = _backup_archive(connection, path)
-    with write_transaction(engine) as connection:
-        record(connection, "backup", tables=report.tables, rows=report.rows)
+    # The audit entry and the file land together: the write lock is taken first (a writer that
+    # holds it makes us wait before any file exists), the snapshot is read on a connection of
+    # its own, and a failure on either side removes the file and rolls the entry back.
+    try:
+        with write_transaction(engine) as audit_connection:
+            with engine.connect() as connection:
+                if connection.dialect.name == "sqlite":
+                    report = _backup_sqlite(connection, path)
+                else:
+                    report = _backup_archive(connection, path)
+            record(audit_connection, "backup", tables=report.tables, rows=report.rows)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return report
 
 

@@ -102,6 +102,19 @@ def existed_at(tables: Tables, as_of: date) -> ColumnElement[bool]:
     return or_(c.c.created_at <= moment, interacted)
 
 
+def profiling_refused_query(tables: Tables, as_of: date) -> Select[Any]:
+    """How many customers who exist at `as_of` (merged-away records aside) are left out of the
+    run because their `consent_profiling` is false: said, so that nobody is dropped silently."""
+    c = tables.customer
+    return (
+        select(func.count())
+        .select_from(c)
+        .where(c.c.consent_profiling.is_(False))
+        .where(existed_at(tables, as_of))
+        .where(~exists().where(tables.customer_alias.c.merged_customer_id == c.c.id))
+    )
+
+
 def profiling_allowed(tables: Tables) -> ColumnElement[bool]:
     """Customers who may be scored: all but those whose `consent_profiling` is false.
 

@@ -29,7 +29,7 @@ from crm.core.components import (
 )
 from crm.core.config import CORE_TABLES, CrmConfig, structure_options
 from crm.core.errors import ConfigError, PluginError, blamed_on
-from crm.core.facts import Facts
+from crm.core.facts import Facts, profiling_refused_query
 from crm.core.key_paths import key_part
 from crm.core.registry import Registry
 from crm.core.rule_planning import catalog_of, column_problems, rule_segmenters
@@ -230,6 +230,8 @@ class SegmentationResult:
     config_hash: str
     plugins: Mapping[str, str]
     run_id: int | None = None
+    #: Customers left out of the run because they refused profiling (`consent_profiling` false).
+    refused_profiling: int = 0
     #: JSON documents scorers and stage models attached (`ScoringContext.attach_artifact`), by
     #: `<component>.<name>`; stored with the run.
     artifacts: Mapping[str, Any] = attrs.field(factory=dict)
@@ -296,6 +298,7 @@ def run_segmentation(
 ) -> SegmentationResult:
     """Score and segment every customer; nothing is written."""
     facts = Facts.load(connection, tables, as_of)
+    refused = connection.scalar(profiling_refused_query(tables, as_of)) or 0
     scores: dict[str, NDArray[np.float64]] = {}
     artifacts: dict[str, Any] = {}
     for configured in plan.scorers:
@@ -367,6 +370,7 @@ def run_segmentation(
         outcomes=tuple(outcomes),
         config_hash=config_hash,
         plugins=dict(plugins),
+        refused_profiling=refused,
         artifacts=artifacts,
     )
 
