@@ -6,7 +6,8 @@
 A seeded log (five steps: visit, e-mail open, stage prospect, stage opportunity, purchase; each
 reached with probability 0.6 after an exponential delay of mean 6 days, plus untracked kinds and
 repeats of tracked ones as noise) is written straight into crm's schema. Then, per backend,
-median of --runs:
+the minimum of --runs taken in turns (the machine is shared; the least disturbed run is the
+closest to the true cost), with the load average printed:
 - `crm funnel` in process (`crm_funnel.api.funnel_steps`, ordered, 30-day window), and the
   `crm funnel --format json` command as a fresh process;
 - the same funnel as one SQL statement, one self-join per step (`per_step`: correlated
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -209,7 +209,7 @@ def load(url: str, log: dict[str, np.ndarray], customers: int) -> None:
 
 
 def timed(runs: int, *fns: Any) -> list[tuple[float, Any]]:
-    """Median wall time of each function, run in turns so that all see the same machine load."""
+    """Least wall time of each function, run in turns so that all see the same machine load."""
     walls: list[list[float]] = [[] for _ in fns]
     results: list[Any] = [None] * len(fns)
     for _ in range(runs):
@@ -217,7 +217,7 @@ def timed(runs: int, *fns: Any) -> list[tuple[float, Any]]:
             started = time.perf_counter()
             results[n] = fn()
             walls[n].append(time.perf_counter() - started)
-    return [(round(statistics.median(w), 3), r) for w, r in zip(walls, results, strict=True)]
+    return [(round(min(w), 3), r) for w, r in zip(walls, results, strict=True)]
 
 
 def crm_in_process(config: Path) -> list[int]:
@@ -287,10 +287,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="crm funnel benchmark (see module docstring)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--work", type=Path, default=HERE / "data" / "funnel")
     args = parser.parse_args()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     import sqlite3
 
     import duckdb
@@ -355,7 +356,9 @@ def main() -> None:
     )
     duck_result = {"sql_s": duck_s, "cte_self_join_s": duck_cte_s, "counts": list(duck_counts),
                    "cte_counts": list(duck_cte_counts)}  # fmt: skip
-    print(json.dumps({"rows": args.rows, "customers": args.customers, "results": results,
+    load_at_end = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps({"rows": args.rows, "customers": args.customers, "load_average": {"start": load_at_start, "end": load_at_end},
+                      "results": results,
                       "duckdb": duck_result}, indent=2))  # fmt: skip
 
 

@@ -211,3 +211,30 @@ def test_a_span_keeps_only_the_window_after_each_first_anchor_event(engine: Engi
             conn, Tables.default()
         )
     assert wider.code.tolist() == [0, 1, 0, 0, 0]  # the ticket at exactly the edge now counts
+
+
+def test_a_span_edge_is_on_rounded_seconds_and_end_still_cuts_the_window(engine: Engine) -> None:
+    from datetime import timedelta
+
+    log = [
+        # a enters at 08:00:00.7, which rounds to 08:00:01: the window ends 08:00:01 a day later.
+        ("a", "visit", "2024-01-01T08:00:00.700000", None, None, None, None, None),
+        ("a", "purchase", "2024-01-02T08:00:01.400000", None, None, None, None, None),  # :01
+        ("a", "ticket", "2024-01-02T08:00:01.600000", None, None, None, None, None),  # :02
+        # b's window reaches 2 March midnight, but `end` (exclusive) is that very moment.
+        ("b", "visit", "2024-03-01T00:00:00", None, None, None, None, None),
+        ("b", "purchase", "2024-03-01T12:00:00", None, None, None, None, None),
+        ("b", "ticket", "2024-03-02T00:00:00", None, None, None, None, None),
+    ]
+    ids = write_log(engine, log)
+    rules = (EventRule(kinds=("visit",)), EventRule(kinds=("purchase", "ticket")))
+    sequences = EventSequences(rules=rules, anchor=0, span=timedelta(days=1), end=date(2024, 3, 2))
+    with read_only_connection(engine) as conn:
+        events = sequences.read(conn, Tables.default())
+    assert events.customer_id.tolist() == [ids["a"], ids["a"], ids["b"], ids["b"]]
+    assert events.time.astype(str).tolist() == [
+        "2024-01-01T08:00:01",
+        "2024-01-02T08:00:01",
+        "2024-03-01T00:00:00",
+        "2024-03-01T12:00:00",
+    ]

@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from crm import (
+    ConfigError,
+    PluginError,
     ReportContext,
     ReportSpec,
     StageModelSpec,
@@ -134,6 +136,79 @@ def test_hook_register_reports(tmp_path: Path, seed: Any) -> None:
     assert section.tables[0].rows == ((2, 3, date(2024, 3, 3), 3),)
     assert document.header.as_of == "2024-03-03"
     assert document.header.run_id is None
+
+
+@frozen
+class Journeys:
+    extra: tuple[str, ...] = ()
+
+
+class ConfiguredStagesPlugin:
+    """One static stage model (it declares the options class) and one per `extra` name."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    @hookimpl
+    def register_stage_models(self, register: Callable[[StageModelSpec], None]) -> None:
+        register(StageModelSpec(name="journey", factory=lambda _o: TwoStages(), options=Journeys))
+
+    @hookimpl
+    def register_configured(self, options: Journeys, register: Callable[[Any], None]) -> None:
+        self.seen.append(options)
+        for name in options.extra:
+            if name == "bad":
+                raise ConfigError(f"journeys.extra: {name!r} is not a journey")
+            register(
+                StageModelSpec(
+                    name=f"journey_{name}", factory=lambda o: TwoStages(), options=Journeys
+                )
+            )
+
+
+def test_hook_register_configured(tmp_path: Path, seed: Any) -> None:
+    plugin = ConfiguredStagesPlugin()
+    rules = {"rules": [{"segment": "Buyer", "when": "journey_web == 'bought'"}], "default": "No"}
+    project = project_with(
+        tmp_path,
+        ("journeys", plugin),
+        journeys={"extra": ["web", "store"]},
+        segmentations={"kind": rules},
+    )
+    seed(project.engine, PURCHASES, {"z": {}})
+    assert project.registry.stage_models["journey_web"].plugin == "journeys"
+    assert plugin.seen == [Journeys(extra=("web", "store"))]  # structured, not raw
+    result = project.segment(store=False)
+    outcomes = {o.name: o.segment_names().tolist() for o in result.outcomes}
+    # a rule segmentation reads a column that exists only because of the configuration
+    assert outcomes["journey_store"] == ["seen", "bought", "bought"]
+    assert outcomes["kind"] == ["No", "Buyer", "Buyer"]
+
+
+def test_register_configured_runs_after_the_table_is_checked_with_key_paths(
+    tmp_path: Path,
+) -> None:
+    plugin = ConfiguredStagesPlugin()
+    project = project_with(tmp_path, ("journeys", plugin), journeys={"extra": "web"})
+    with pytest.raises(ConfigError) as caught:
+        project.registry  # noqa: B018
+    assert "journeys.extra" in str(caught.value)
+    assert plugin.seen == []  # never handed a table that did not structure
+    bad = project_with(tmp_path, ("journeys", plugin), journeys={"extra": ["bad"]})
+    with pytest.raises(ConfigError, match=r"journeys\.extra: 'bad' is not a journey"):
+        bad.registry  # noqa: B018
+
+
+class OtherOptionsPlugin(ConfiguredStagesPlugin):
+    @hookimpl
+    def register_configured(self, options: Journeys, register: Callable[[Any], None]) -> None:
+        register(StageModelSpec(name="journey_x", factory=lambda o: TwoStages(), options=Limit))
+
+
+def test_a_configured_component_must_declare_the_plugins_options_class(tmp_path: Path) -> None:
+    project = project_with(tmp_path, ("journeys", OtherOptionsPlugin()))
+    with pytest.raises(PluginError, match=r"declares options Limit, but .* into Journeys"):
+        project.registry  # noqa: B018
 
 
 class CommandPlugin:
@@ -348,6 +423,7 @@ def test_the_hook_list_is_what_the_docs_and_this_module_cover() -> None:
         "customer_erased",
         "customers_merged",
         "register_commands",
+        "register_configured",
         "register_reports",
         "register_scorers",
         "register_segmentations",

@@ -55,7 +55,8 @@ def test_the_html_report_is_one_offline_file_with_every_section(demo_report: Pat
     html = demo_report.read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", html), "no external resource"
-    for title in ("Segments", "RFM grid", "Score distributions", "Cut points"):
+    titles = ("Segments", "RFM grid", "Score distributions", "Cut points", "CLV model card")
+    for title in (*titles, "CLV holdout check"):
         assert f'">{title}</a></li>' in html, f"{title} is not in the table of contents"
     assert "analysis date</dt><dd>2026-07-01" in html  # the day after the demo's last event
     assert "config hash</dt><dd>" in html and "rfm 0.1.0" in html
@@ -78,8 +79,13 @@ def test_chromium_shows_every_figure_without_errors_or_requests(
         kinds = [figure.kind for figure in project.report().figures]
     finally:
         project.close()
-    for kind, least in {"bar": 3, "heatmap": 1, "histogram": 3}.items():
+    for kind, least in {"bar": 3, "heatmap": 1, "histogram": 3, "line": 1}.items():
         assert kinds.count(kind) >= least, (kind, kinds)
+    # clv's holdout check: the tracking chart and the per-frequency bars, from the run's check
+    holdout = {
+        "Cumulative repeat transactions in the holdout, week by week": "line",
+        "Holdout repeat transactions per calibration frequency": "bar",
+    }
     assert expected_figures == len(kinds)
     problems: list[str] = []
     requests: list[str] = []
@@ -99,7 +105,8 @@ def test_chromium_shows_every_figure_without_errors_or_requests(
                 """figures => figures.map(f => {
                     const svg = f.querySelector('svg');
                     const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
-                    return {kind: f.dataset.kind, width: box.width, height: box.height,
+                    return {kind: f.dataset.kind, title: f.getAttribute('aria-label'),
+                            width: box.width, height: box.height,
                             shapes: svg ? svg.querySelectorAll('path, rect, text').length : 0};
                 })""",
             )
@@ -114,4 +121,6 @@ def test_chromium_shows_every_figure_without_errors_or_requests(
     for figure in figures:
         assert figure["width"] > 100 and figure["height"] > 100, figure
         assert figure["shapes"] > 10, figure
+    shown = {f["title"]: f["kind"] for f in figures}
+    assert {title: shown.get(title) for title in holdout} == holdout
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000

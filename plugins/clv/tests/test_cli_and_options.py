@@ -108,6 +108,21 @@ def test_too_little_data_exits_1_with_the_reason(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ("fit", "--calibration-end", "1997-13-01"),
+        ("validate", "--calibration-end", "30/09/1997"),
+        ("validate", "--calibration-end", "1997-09-30", "--holdout-end", "1997-09-01"),
+    ],
+)
+def test_bad_dates_are_usage_errors(cdnow_project: Path, args: tuple[str, ...]) -> None:
+    result = invoke(cdnow_project, "clv", *args)
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    assert "YYYY-MM-DD" in result.output or "must be after" in result.output  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
     ("table", "message"),
     [
         ({"model": "bg"}, "model must be one of bgnbd, pareto_nbd, got 'bg'"),
@@ -115,6 +130,8 @@ def test_too_little_data_exits_1_with_the_reason(tmp_path: Path) -> None:
         ({"tiers": [0.6, 0.5]}, "tiers must be two shares"),
         ({"annual_discount_rate": -0.1}, "annual_discount_rate must be a number"),
         ({"horizon_days": "365"}, "clv.horizon_days"),
+        ({"validation": {"enabled": "yes"}}, "clv.validation.enabled"),
+        ({"cost_attribute": " "}, "cost_attribute must name"),
     ],
 )
 def test_bad_options_name_the_key(table: dict[str, object], message: str) -> None:

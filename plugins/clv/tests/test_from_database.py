@@ -151,11 +151,12 @@ def test_report_sections(project: Any) -> None:
         "Predicted CLV",
         "Expected transactions over the horizon, by frequency and recency",
         "Probability alive, by frequency and recency",
+        "CLV holdout check",
     ]
     card = document.sections[0]
-    table = next(b for b in card.blocks if hasattr(b, "rows"))
+    table = next(b for b in card.tables if b.name == "parameters")
     params = {row[0]: row[1] for row in table.rows}
-    assert {k: round(params[k], 3) for k in ("r", "alpha", "a", "b")} == {
+    assert {k: round(float(params[k]), 3) for k in ("r", "alpha", "a", "b")} == {
         "r": 0.243,
         "alpha": 4.414,
         "a": 0.793,

@@ -27,7 +27,7 @@ def test_hook_implementations_match_the_crm_hook_specs() -> None:
     pm.check_pending()
     implemented = {caller.name for caller in pm.get_hookcallers(crm_funnel) or ()}
     assert implemented == {
-        "register_stage_models", "configure", "register_commands", "register_reports",
+        "register_stage_models", "register_configured", "register_commands", "register_reports",
     }  # fmt: skip
 
 

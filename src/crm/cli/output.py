@@ -198,13 +198,8 @@ def _render_plain(table: Table, stream: IO[str]) -> None:
 
 
 def _render_rich(table: Table, stream: IO[str]) -> None:
-    from rich.console import Console
-    from rich.table import Table as RichTable
-    from rich.text import Text
+    from crm.cli.table_layout import render_cells  # it imports printable from here
 
-    # Text objects are never parsed as markup: a cell `[/bold]` is those seven characters.
-    title = Text(printable(table.title)) if table.title else None
-    rich_table = RichTable(title=title, title_justify="left")
     numeric = [
         all(isinstance(row[i], int | float | Decimal) or row[i] is None for row in table.rows)
         and any(row[i] is not None for row in table.rows)
@@ -212,26 +207,7 @@ def _render_rich(table: Table, stream: IO[str]) -> None:
     ]
     columns = [printable(c) for c in table.columns]
     cells = [[printable(_text(v)) for v in row] for row in table.rows]
-    for name, is_number in zip(columns, numeric, strict=True):
-        rich_table.add_column(
-            Text(name), justify="right" if is_number else "left", overflow="fold", no_wrap=is_number
-        )
-    for row in cells:
-        rich_table.add_row(*(Text(cell) for cell in row))
-    interactive = stream.isatty() if hasattr(stream, "isatty") else False
-    # Piped, the width a person's terminal would have (COLUMNS, else 80), not the table's own.
-    from crm.cli.terminal import terminal_width  # terminal imports printable from here
-
-    width = terminal_width()
-    console = Console(
-        file=stream,
-        width=width,
-        no_color=not interactive,
-        highlight=False,
-        markup=False,
-        emoji=False,
-    )
-    console.print(rich_table)
+    render_cells(printable(table.title or ""), columns, cells, numeric, stream)
 
 
 def _raw_requested() -> bool:

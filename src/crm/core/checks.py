@@ -166,6 +166,7 @@ def check_config(
                 problems.add(rule_exc)
         else:
             try:
+                hooks.register_configured(registry, options)
                 hooks.configure(config, registry)
                 plan = plan_segmentation(config, registry, options)
             except CrmError as exc:

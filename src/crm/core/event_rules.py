@@ -3,22 +3,26 @@
 `EventRule` is the data a journey model configures; `rule_condition` turns it into a SQLAlchemy
 condition over `tables.interaction`, which `crm.EventSequences` (crm.core.events) puts in its CASE
 and which a plugin may reuse for an aggregate of its own, so both count the same interactions.
+`epoch_seconds` and `before_window_end` are the time arithmetic of that statement, per dialect.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from attrs import field, frozen
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     Integer,
     and_,
     cast,
     func,
+    literal,
+    literal_column,
     or_,
     true,
     type_coerce,
@@ -93,3 +97,41 @@ def epoch_seconds(column: Any, dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return cast(func.round(func.extract("epoch", column)), BigInteger)
     return type_coerce(column, String)  # parsed by numpy below
+
+
+#: Per dialect, `entered` plus whole seconds, comparable to the stored times and at most one
+#: second early. SQLite's datetime() drops the stored fraction and prints "YYYY-MM-DD HH:MM:SS",
+#: which sorts before the stored "YYYY-MM-DD HH:MM:SS.ffffff" of the same second.
+WINDOW_END: dict[str, Any] = {
+    "sqlite": lambda entered, seconds: func.datetime(entered, f"+{seconds} seconds"),
+    "postgresql": lambda entered, seconds: (
+        entered + literal_column(f"INTERVAL '{seconds} seconds'")
+    ),
+}
+#: The smaller of two times, per dialect (SQLite's two-argument min(), PostgreSQL's least()).
+SMALLER: dict[str, Any] = {"sqlite": func.min, "postgresql": func.least}
+
+
+def before_window_end(
+    occurred_at: Any,
+    entered: Any,
+    span: timedelta | None,
+    end: date | datetime | None,
+    dialect: str,
+) -> list[ColumnElement[bool]]:
+    """`occurred_at` below the end of the window and below `end`, as one bound an index can use.
+
+    A loose bound: the exact test is on rounded seconds (`seconds <= until`). An event rounds to
+    at most `until` only if it is before floor(entered) + span + 1.5 s, so two seconds beyond the
+    floor of `entered` keep every such event. One expression, because given two upper bounds
+    SQLite ranges the index on one of them, and it picks `end`.
+    """
+    if dialect not in WINDOW_END or span is None:
+        return []
+    seconds = int(span.total_seconds()) + 2
+    bound = WINDOW_END[dialect](entered, seconds)
+    if end is not None:
+        # Rendered as the dialect stores times, so SQLite's min() compares text with text.
+        end_time = literal(_moment(end), DateTime)
+        return [occurred_at < SMALLER[dialect](bound, end_time)]
+    return [occurred_at < bound]

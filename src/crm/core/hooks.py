@@ -9,7 +9,7 @@ Each hook is documented, with an example, in docs/plugins.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy import Connection
 
-    from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
+    from crm.core.components import (
+        AnySpec,
+        ReportSpec,
+        ScorerSpec,
+        SegmentationSpec,
+        StageModelSpec,
+    )
     from crm.core.config import CrmConfig
     from crm.core.merging import CustomerMerge
     from crm.core.pipeline import SegmentationResult
@@ -59,6 +65,18 @@ def register_reports(register: Callable[[ReportSpec], None]) -> None:
     A report's ``build(context: ReportContext)`` returns sections of tables, texts and figures
     (or one `Table`); core renders them and hides groups smaller than `[reports] min_group_size`.
     The 0.1 form ``build(result)`` still works, with a `LegacyReportWarning`.
+    """
+
+
+@hookspec
+def register_configured(options: Any, register: Callable[[AnySpec], None]) -> None:
+    """Register components that depend on the plugin's own configuration.
+
+    Called once per plugin after phase 2, with `options` its `[plugin]` table structured into
+    the options class its `register_*` components declare (`NoOptions` when they declare none),
+    so the table has been checked and every problem named with its key path. `register` takes a
+    spec of any kind (`ScorerSpec`, `SegmentationSpec`, `StageModelSpec`, `ReportSpec`); each
+    declares that same options class or `NoOptions`, and its factory gets `options`.
     """
 
 

@@ -23,7 +23,13 @@ import pluggy
 from attrs import field, frozen
 
 from crm.core import hooks
-from crm.core.components import ReportSpec, ScorerSpec, SegmentationSpec, StageModelSpec
+from crm.core.components import (
+    NoOptions,
+    ReportSpec,
+    ScorerSpec,
+    SegmentationSpec,
+    StageModelSpec,
+)
 from crm.core.errors import (
     ConfigError,
     CrmError,
@@ -31,7 +37,7 @@ from crm.core.errors import (
     PluginError,
     blamed_on,
 )
-from crm.core.registry import Registry, make_register
+from crm.core.registry import Registry, make_configured_register, make_register
 
 if TYPE_CHECKING:
     import click
@@ -217,6 +223,14 @@ class CrmHooks:
                 with blamed_on(plugin, f"hook {hook_name}"):
                     caller(register=make_register(registry, plugin, spec_type))
         return registry
+
+    def register_configured(self, registry: Registry, options: Mapping[str, Any]) -> None:
+        """Each plugin's components that depend on its structured options (phase 2 done)."""
+        for plugin, caller in self._each("register_configured"):
+            own = options.get(plugin, NoOptions())
+            register = make_configured_register(registry, plugin, type(own))
+            with blamed_on(plugin, "hook register_configured"):
+                caller(options=own, register=register)
 
     def configure(self, config: CrmConfig, registry: Registry) -> None:
         try:

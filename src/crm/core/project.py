@@ -98,6 +98,7 @@ class Project(RunHistory, PrivacyOperations):
             check_plugin_tables(self.config, {**self.installed, **dict(self.extra_plugins)})
             loaded = tuple(name for name, _ in self.hooks.pm.list_name_plugin())
             self._options = configure_options(self.config, registry, loaded)
+            self.hooks.register_configured(registry, self._options)
             self.hooks.configure(self.config, registry)
             self._registry = registry
         return self._registry

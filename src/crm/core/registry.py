@@ -10,6 +10,7 @@ from attrs import define, field, frozen
 
 from crm.core.components import (
     AnySpec,
+    NoOptions,
     ReportSpec,
     ScorerSpec,
     SegmentationSpec,
@@ -95,6 +96,37 @@ def make_register(registry: Registry, plugin: str, expected: type[S]) -> Callabl
         if not isinstance(spec, expected):
             got = spec_kind(spec) if isinstance(spec, AnySpec) else type(spec).__name__
             raise PluginError(plugin, f"registered a {got} where a {expected.__name__} belongs")
+        target.add(spec, plugin)
+
+    return register
+
+
+def make_configured_register(
+    registry: Registry, plugin: str, options_class: type
+) -> Callable[[AnySpec], None]:
+    """The `register` callback of one plugin's `register_configured` hook: any kind of spec,
+    declaring the class the plugin's options were structured into (or `NoOptions`)."""
+    targets: dict[type, Components[Any]] = {
+        ScorerSpec: registry.scorers,
+        SegmentationSpec: registry.segmentations,
+        StageModelSpec: registry.stage_models,
+        ReportSpec: registry.reports,
+    }
+
+    def register(spec: AnySpec) -> None:
+        target = targets.get(type(spec))
+        if target is None:
+            raise PluginError(
+                plugin,
+                f"registered a {type(spec).__name__} in register_configured; expected one of "
+                + ", ".join(kind.__name__ for kind in targets),
+            )
+        if spec.options not in (options_class, NoOptions):
+            raise PluginError(
+                plugin,
+                f"{spec_kind(spec)} {spec.name!r} declares options {spec.options.__name__}, but "
+                f"the plugin's table was structured into {options_class.__name__}",
+            )
         target.add(spec, plugin)
 
     return register

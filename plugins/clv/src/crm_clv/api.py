@@ -10,13 +10,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, func, literal, select
+from sqlalchemy import Connection, and_, func, select
 
-from crm.core.facts import PURCHASE, as_of_moment
+from crm.core.facts import as_of_moment
 from crm.core.schema import Tables
 from crm_clv.fitting import TRANSACTION_MODELS, requirements_of
 from crm_clv.gamma_gamma import GammaGamma
-from crm_clv.history import _day_number, load_history
+from crm_clv.history import _day_number, load_history, profiled_purchases
 from crm_clv.options import ClvOptions
 from crm_clv.validation import Validation, validate
 
@@ -83,7 +83,7 @@ def _holdout_times(
         )
         .where(
             and_(
-                i.c.kind == literal(PURCHASE),
+                profiled_purchases(tables),
                 i.c.occurred_at < as_of_moment(holdout_end + timedelta(days=1)),
             )
         )
@@ -108,7 +108,7 @@ def _holdout_times(
 def last_purchase_day(connection: Connection, tables: Tables) -> date | None:
     i = tables.interaction
     latest = connection.execute(
-        select(func.max(i.c.occurred_at)).where(i.c.kind == literal(PURCHASE))
+        select(func.max(i.c.occurred_at)).where(profiled_purchases(tables))
     ).scalar()
     if latest is None:
         return None
@@ -145,4 +145,4 @@ def validate_split(
     counts[position[known]] = later.transactions[known]
     length = (holdout_end - calibration_end).days / options.days_per_unit
     times = _holdout_times(connection, tables, calibration_end, holdout_end, options.days_per_unit)
-    return validate(model, summary, counts, length, times)
+    return validate(model, summary, counts, length, times, week=7 / options.days_per_unit)

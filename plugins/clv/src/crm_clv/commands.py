@@ -12,8 +12,14 @@ import click
 from crm import Table
 
 
-def _day(value: str | None) -> date | None:
-    return None if value is None else datetime.strptime(value, "%Y-%m-%d").date()
+def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """A YYYY-MM-DD option as a date; anything else is a usage error (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def add_commands(cli: click.Group) -> None:
@@ -62,6 +68,7 @@ def add_commands(cli: click.Group) -> None:
         "--calibration-end",
         required=True,
         metavar="DATE",
+        callback=_day,
         help="Last day of the calibration period (YYYY-MM-DD, inclusive).",
     )
     @output_options
@@ -70,7 +77,7 @@ def add_commands(cli: click.Group) -> None:
         ctx: click.Context,
         model: str | None,
         time_unit: str | None,
-        calibration_end: str,
+        calibration_end: date,
         fmt: str,
         output: Path | None,
     ) -> None:
@@ -83,8 +90,7 @@ def add_commands(cli: click.Group) -> None:
         from crm_clv.estimation import FitError, InsufficientData
 
         project, options = _options(ctx, model, time_unit)
-        end = _day(calibration_end)
-        assert end is not None
+        end = calibration_end
         try:
             with project.engine.connect() as connection:
                 report = fit_report(
@@ -127,12 +133,14 @@ def add_commands(cli: click.Group) -> None:
         "--calibration-end",
         required=True,
         metavar="DATE",
+        callback=_day,
         help="Last day of the calibration period (YYYY-MM-DD, inclusive).",
     )
     @click.option(
         "--holdout-end",
         default=None,
         metavar="DATE",
+        callback=_day,
         help="Last day of the holdout (default: the last purchase day).",
     )
     @output_options
@@ -141,8 +149,8 @@ def add_commands(cli: click.Group) -> None:
         ctx: click.Context,
         model: str | None,
         time_unit: str | None,
-        calibration_end: str,
-        holdout_end: str | None,
+        calibration_end: date,
+        holdout_end: date | None,
         fmt: str,
         output: Path | None,
     ) -> None:
@@ -155,15 +163,21 @@ def add_commands(cli: click.Group) -> None:
         from crm_clv.estimation import FitError, InsufficientData
 
         project, options = _options(ctx, model, time_unit)
-        start = _day(calibration_end)
-        assert start is not None
+        start = calibration_end
+        if holdout_end is not None and holdout_end <= start:
+            raise click.BadParameter(
+                f"{holdout_end} must be after --calibration-end {start}",
+                param_hint="--holdout-end",
+            )
         try:
             with project.engine.connect() as connection:
-                end = _day(holdout_end) or last_purchase_day(connection, project.tables)
+                end = holdout_end or last_purchase_day(connection, project.tables)
                 if end is None:
                     raise InsufficientData("no purchases in the database")
+                if end <= start:
+                    raise InsufficientData(f"no purchases after --calibration-end {start}")
                 result = validate_split(connection, project.tables, start, end, options)
-        except (FitError, InsufficientData, ValueError) as error:
+        except (FitError, InsufficientData) as error:
             _fail(error)
         if fmt == "json":
             data = result.as_dict()
@@ -181,7 +195,7 @@ def add_commands(cli: click.Group) -> None:
             for b in result.buckets
         ]
         rows += [
-            ("tracking", str(p.period), "", p.actual, round(p.predicted, 2))
+            ("tracking", str(p.period), None, p.actual, round(p.predicted, 2))
             for p in result.tracking
         ]
         title = (
@@ -231,6 +245,8 @@ def add_show_command(clv: click.Group) -> None:
                 with output.open("w", encoding="utf-8") as stream:
                     render_json(card, stream)
             return
+        for warning in card.get("warnings", []):
+            click.echo(f"warning: {warning}", err=True)
         rows = [(name, value, card["std_errors"][name]) for name, value in card["params"].items()]
         if card.get("spend"):
             spend = card["spend"]
@@ -238,10 +254,12 @@ def add_show_command(clv: click.Group) -> None:
                 (f"spend {name}", value, spend["std_errors"][name])
                 for name, value in spend["params"].items()
             ]
+        error = card.get("holdout_error")
         title = (
             f"{card['model']} ({card['time_unit']}), run {run.run_id}: {card['customers']} "
             f"customers, log-likelihood {card['log_likelihood']:.2f}, "
-            f"converged {card['converged']}"
+            f"converged {card['converged']}, "
+            + ("not validated" if error is None else f"holdout error {error:+.1%}")
         )
         emit(
             Table(columns=("parameter", "estimate", "std_error"), rows=tuple(rows), title=title),

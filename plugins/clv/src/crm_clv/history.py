@@ -4,7 +4,8 @@ Two GROUP BYs on the read-only connection: purchases are first summed per custom
 calendar day (several purchases on one day are one transaction, as in the papers), then per
 customer: the number of days (x = days - 1 repeat transactions), the first and last day, the
 value of all days and of the first day (mean repeat spend = (all - first) / x). Nothing per
-interaction reaches Python. Days are counted to the last day of the period, the day before the
+interaction reaches Python. Customers who said no to profiling are left out, as crm leaves
+them out of every run (docs/privacy.md), so no fit, check or report learns from them. Days are counted to the last day of the period, the day before the
 analysis date (interactions before `as_of` count), so `T` of a first purchase on that day is 0.
 """
 
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Date, Integer, and_, case, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from crm.core.facts import PURCHASE, as_of_moment
+from crm.core.facts import PURCHASE, as_of_moment, profiling_allowed
 from crm.core.schema import Tables
 from crm_clv.summary import CustomerSummary
 
@@ -73,6 +74,13 @@ class PurchaseHistory:
         return self.period_end + 1 - self.first_day
 
 
+def profiled_purchases(tables: Tables) -> ColumnElement[bool]:
+    """Purchases of customers who may be profiled (all but the few who said no)."""
+    i, c = tables.interaction, tables.customer
+    opted_out = select(c.c.id).where(~profiling_allowed(tables))
+    return and_(i.c.kind == literal(PURCHASE), i.c.customer_id.not_in(opted_out))
+
+
 def load_history(
     connection: Connection, tables: Tables, as_of: date, since: date | None = None
 ) -> PurchaseHistory:
@@ -80,7 +88,7 @@ def load_history(
     i = tables.interaction
     dialect = connection.dialect.name
     day = _day_number(i.c.occurred_at, dialect)
-    conditions = [i.c.kind == literal(PURCHASE), i.c.occurred_at < as_of_moment(as_of)]
+    conditions = [profiled_purchases(tables), i.c.occurred_at < as_of_moment(as_of)]
     if since is not None:
         conditions.append(i.c.occurred_at >= as_of_moment(since))
     days = (

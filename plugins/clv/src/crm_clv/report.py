@@ -1,15 +1,16 @@
-"""The CLV report sections: the model card, the CLV distribution, and the frequency x recency
-matrices of expected transactions and P(alive).
+"""The CLV report sections: the model card, the CLV distribution, the frequency x recency
+matrices of expected transactions and P(alive), and the holdout check.
 
-The distribution and the matrices come from the run's scores (fresh or stored), so a report on
-an old run shows that run. The model card refits on the run's analysis date through the
-read-only connection (the fit is deterministic, so it is the fit that produced the scores).
-Holdout charts are `crm clv validate`'s: they need a split the run does not have.
+Everything comes from the run (fresh or stored), so a report on an old run shows that run: the
+distribution and the matrices from its scores, the model card and the holdout check from the
+artifacts its scorer attached (`clv.model_card`, `clv.validation`). Nothing is refitted.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from attrs import frozen
@@ -17,6 +18,7 @@ from attrs import frozen
 from crm import Table
 from crm.core.components import ReportContext
 from crm.core.report_model import Figure, Section, Series, Text
+from crm_clv.holdout_report import holdout_section
 from crm_clv.options import ClvOptions
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 FREQUENCY_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
 RECENCY_BUCKETS = 5
+CARD_TITLE = "CLV model card"
 
 
 def _scores(context: ReportContext, metric: str) -> NDArray[np.float64]:
@@ -97,7 +100,8 @@ class ClvReport:
 
     def build(self, context: ReportContext) -> list[Section]:
         x, t_x, age = _scores(context, "x"), _scores(context, "t_x"), _scores(context, "age")
-        sections = [self._model_card(context)]
+        artifacts = context.run.artifacts
+        sections = [model_card_section(artifacts.get("clv.model_card"))]
         clv = _scores(context, "clv")
         sections.append(
             Section(
@@ -123,45 +127,60 @@ class ClvReport:
                     blocks=(_matrix_figure(title, means, counts),),
                 )
             )
+        sections.append(holdout_section(artifacts.get("clv.validation")))
         return sections
 
-    def _model_card(self, context: ReportContext) -> Section:
-        from crm_clv.estimation import FitError, InsufficientData
-        from crm_clv.fitting import fit_clv, model_card
-        from crm_clv.history import load_history
 
-        history = load_history(context.connection, context.tables, context.as_of)
-        summary = history.summary(self.options.days_per_unit)
-        try:
-            fitted = fit_clv(summary, self.options)
-        except (FitError, InsufficientData) as error:
-            return Section(title="CLV model card", blocks=(Text(str(error)),))
-        first = np.datetime64(int(history.first_day.min()), "D") if len(history.first_day) else None
-        card = model_card(fitted, self.options, (str(first), str(context.as_of)))
-        params = card["params"]
-        errors = card["std_errors"]
-        assert isinstance(params, dict) and isinstance(errors, dict)
-        rows = tuple((name, value, errors[name]) for name, value in params.items())
-        spend = card["spend"]
-        if isinstance(spend, dict):
-            rows += tuple(
-                (f"spend {name}", value, spend["std_errors"][name])
-                for name, value in spend["params"].items()
-            )
-        text = (
-            f"{card['model']} with {card['spend_model']} spend, time unit "
-            f"{card['time_unit']}, {card['customers']} customers, purchases from "
-            f"{first} to the day before {context.as_of}; log-likelihood "
-            f"{card['log_likelihood']:.2f}, converged {card['converged']}."
-        )
-        blocks: list[Table | Text] = [
-            Text(text),
-            Table(
-                columns=("parameter", "estimate", "std_error"),
-                rows=rows,
-                title="Parameters",
-                name="parameters",
+def _significant(value: float | None, digits: int = 6) -> Decimal | None:
+    """`value` to `digits` significant digits: a standard error of 0.0037 must not print as 0
+    (a table shows floats to two decimals), and a Decimal prints as it is."""
+    if value is None or not np.isfinite(value):
+        return None
+    rounded = Decimal(f"{value:.{digits}g}")
+    return rounded.quantize(Decimal(1)) if abs(rounded) >= 10**digits else rounded
+
+
+def model_card_section(card: Mapping[str, Any] | None) -> Section:
+    """The run's `clv.model_card` artifact as a section: what was fitted, on what, how well."""
+    if card is None:
+        return Section(
+            title=CARD_TITLE,
+            blocks=(
+                Text("This run has no CLV model card (it was stored before crm-clv kept one)."),
             ),
-        ]
-        blocks += [Text(f"Warning: {w}") for w in fitted.warnings]
-        return Section(title="CLV model card", blocks=tuple(blocks))
+        )
+    window = card["data_window"]
+    error = card.get("holdout_error")
+    facts = (
+        ("model", card["model"]),
+        ("spend model", card["spend_model"]),
+        ("time unit", card["time_unit"]),
+        ("data from", window["first_day"]),
+        ("data to", window["last_day"]),
+        ("customers", card["customers"]),
+        ("log-likelihood", round(card["log_likelihood"], 2)),
+        ("converged", "yes" if card["converged"] else "no"),
+        # a number for csv and json: (predicted - actual) / actual of the holdout total, in %
+        ("holdout error %", "not validated" if error is None else round(100 * error, 1)),
+    )
+    rows = tuple(
+        (name, _significant(value), _significant(card["std_errors"][name]))
+        for name, value in card["params"].items()
+    )
+    spend = card.get("spend")
+    if isinstance(spend, Mapping):
+        rows += tuple(
+            (f"spend {name}", _significant(value), _significant(spend["std_errors"][name]))
+            for name, value in spend["params"].items()
+        )
+    blocks: list[Table | Text] = [
+        Table(columns=("item", "value"), rows=facts, title="Model", name="model_card"),
+        Table(
+            columns=("parameter", "estimate", "std_error"),
+            rows=rows,
+            title="Parameters",
+            name="parameters",
+        ),
+    ]
+    blocks += [Text(f"Warning: {w}") for w in card["warnings"]]
+    return Section(title=CARD_TITLE, blocks=tuple(blocks))

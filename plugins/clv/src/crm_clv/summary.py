@@ -23,6 +23,11 @@ def _as_float(values: object) -> FloatArray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
+def _as_float_or_none(values: object) -> FloatArray | None:
+    # a list of spends works like a list of x: the models compare and index it as an array
+    return None if values is None else _as_float(values)
+
+
 @frozen
 class CustomerSummary:
     """Aligned columns, one entry per customer: `x`, `t_x`, `T` and (optional) mean repeat spend.
@@ -35,7 +40,7 @@ class CustomerSummary:
     x: FloatArray = field(converter=_as_float)
     t_x: FloatArray = field(converter=_as_float)
     T: FloatArray = field(converter=_as_float)
-    mean_spend: FloatArray | None = field(default=None)
+    mean_spend: FloatArray | None = field(default=None, converter=_as_float_or_none)
 
     def __attrs_post_init__(self) -> None:
         n = len(self.x)

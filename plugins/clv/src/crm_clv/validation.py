@@ -3,7 +3,7 @@
 Fit on the calibration period, then compare with what customers did in the holdout: the
 conditional expectation E[Y(h) | x, t_x, T] of each customer's repeat transactions against the
 actual count, in total, per calibration frequency (0, 1, ..., 7+), per customer (mean absolute
-error, correlation), and cumulated period by period through the holdout. `cumulative_*` is the
+error, correlation), and cumulated week by week through the holdout. `cumulative_*` is the
 papers' aggregate check: sum of E[X(T + h)] (unconditional, from each customer's first
 purchase) against the actual repeat transactions of calibration and holdout together.
 """
@@ -29,9 +29,14 @@ class FrequencyBucket:
     predicted: float
 
 
+def _finite(value: float) -> float | None:
+    """JSON has no NaN (a run artifact must be JSON): an undefined number is null."""
+    return value if np.isfinite(value) else None
+
+
 @frozen
 class TrackingPoint:
-    period: int  # periods since the calibration end
+    period: int  # weeks since the calibration end
     actual: float  # cumulative actual repeat transactions in the holdout
     predicted: float
 
@@ -59,6 +64,8 @@ class Validation:
 
     @property
     def cumulative_error(self) -> float:
+        if not self.cumulative_actual:
+            return float("nan")
         return (self.cumulative_predicted - self.cumulative_actual) / self.cumulative_actual
 
     def as_dict(self) -> dict[str, object]:
@@ -68,12 +75,12 @@ class Validation:
             "customers": self.customers,
             "actual": self.actual,
             "predicted": self.predicted,
-            "error": self.error,
+            "error": _finite(self.error),
             "mean_absolute_error": self.mean_absolute_error,
-            "correlation": self.correlation,
+            "correlation": _finite(self.correlation),
             "cumulative_actual": self.cumulative_actual,
             "cumulative_predicted": self.cumulative_predicted,
-            "cumulative_error": self.cumulative_error,
+            "cumulative_error": _finite(self.cumulative_error),
             "buckets": [
                 {
                     "frequency": b.label,
@@ -96,12 +103,14 @@ def validate(
     holdout_counts: FloatArray,
     holdout_length: float,
     holdout_times: FloatArray | None = None,
+    week: float = 1.0,
 ) -> Validation:
     """Compare `model` (fitted on `calibration`) with the holdout.
 
     `holdout_counts[i]` is customer i's repeat transactions in the holdout;
     `holdout_times` (optional) the time of every holdout transaction after the calibration
-    end, in the model's unit, for the period-by-period tracking (one point per whole unit).
+    end, in the model's unit, for the week-by-week tracking; `week` is a week in the model's
+    unit (1 for weeks, 7 for days). A last partial week ends at the end of the holdout.
     """
     predicted = model.expected_transactions(calibration, holdout_length)
     actual = np.asarray(holdout_counts, dtype=np.float64)
@@ -119,10 +128,10 @@ def validate(
         )
     tracking = []
     if holdout_times is not None:
-        periods = int(np.ceil(holdout_length - 1e-9))
+        periods = int(np.ceil(holdout_length / week - 1e-9))
         times = np.sort(np.asarray(holdout_times, dtype=np.float64))
         for period in range(1, periods + 1):
-            t = min(float(period), holdout_length)
+            t = min(period * week, holdout_length)
             tracking.append(
                 TrackingPoint(
                     period=period,

@@ -153,8 +153,13 @@ def predict(
         expected_spend = np.where(usable, mean_spend, population)
         var_s = np.zeros(len(summary))
     else:
-        expected_spend = spend.expected_spend(x, mean_spend)
-        var_s = _spend_log_variance(spend, x, mean_spend, expected_spend)
+        # as documented, a repeat buyer without a usable (positive) mean spend gets the
+        # population mean: with their x, GammaGamma.expected_spend would shrink a mean of 0
+        # towards the population mean, i.e. predict less for a customer it knows nothing of
+        usable = (x > 0) & np.isfinite(mean_spend) & (mean_spend > 0)
+        spend_x = np.where(usable, x, 0.0)
+        expected_spend = spend.expected_spend(spend_x, mean_spend)
+        var_s = _spend_log_variance(spend, spend_x, mean_spend, expected_spend)
 
     clv = valuation.margin * expected_spend * discounted
     sd_clv = np.sqrt(var_d + var_s)

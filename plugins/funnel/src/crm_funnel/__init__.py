@@ -10,8 +10,8 @@ This module stays light (no numpy at import) because crm loads enabled plugins f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from crm import ReportSpec, StageModelSpec, hookimpl
 from crm_funnel.options import FunnelDefinition, FunnelOptions, StepOptions
@@ -19,7 +19,6 @@ from crm_funnel.options import FunnelDefinition, FunnelOptions, StepOptions
 if TYPE_CHECKING:
     import click
 
-    from crm import CrmConfig, Registry
     from crm_funnel.report import DealsReport, FunnelReport
     from crm_funnel.stage_model import FurthestStep
 
@@ -46,29 +45,21 @@ def register_stage_models(register: Callable[[StageModelSpec], None]) -> None:
 
 
 @hookimpl
-def configure(config: CrmConfig, registry: Registry) -> None:
-    # The extra funnels are data in [funnel.funnels], which the register hooks cannot see:
-    # their stage columns are added once the configuration is loaded, before any data is read.
-    table: Any = config.plugin_tables.get("funnel", {})
-    funnels: Any = table.get("funnels", {}) if isinstance(table, Mapping) else {}
-    if "funnel" not in registry.stage_models or not isinstance(funnels, Mapping):
-        return
-    for name in funnels:
-        column = f"funnel_{name}"
-        if column in registry.stage_models:
-            continue
+def register_configured(options: FunnelOptions, register: Callable[[StageModelSpec], None]) -> None:
+    # The extra funnels are data in [funnel.funnels]: one stage column each, once the table is
+    # structured (and its key paths checked).
+    for name in options.funnels:
 
         def factory(options: FunnelOptions, funnel: str = name) -> FurthestStep:
             return make_stage_model(options, funnel)
 
-        registry.stage_models.add(
+        register(
             StageModelSpec(
-                name=column,
+                name=options.column(name),
                 factory=factory,
                 options=FunnelOptions,
                 description=f"Furthest step of funnel {name!r}",
-            ),
-            registry.stage_models["funnel"].plugin,
+            )
         )
 
 

@@ -22,6 +22,8 @@ from crm.core.report_model import Figure, Series
 #: Colours of the series, from matplotlib's colour-blind-safe "tableau" palette.
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 WIDTH_INCHES = 7.5
+#: At most this many category labels under a line chart.
+MAX_LINE_LABELS = 20
 
 
 def _value_label(figure: Figure) -> str:
@@ -92,7 +94,9 @@ def _line(axes: Any, figure: Figure) -> None:
     for i, series in enumerate(figure.series):
         axes.plot(positions, _numbers(series), marker="o", label=series.name, color=PALETTE[i % 7])
         _mark_gaps(axes, series, [float(p) for p in positions], horizontal=False)
-    axes.set_xticks(positions, figure.categories)
+    # a label on every point of a long line (52 weeks) overlaps: label every step-th point
+    step = max(1, -(-len(positions) // MAX_LINE_LABELS))
+    axes.set_xticks(positions[::step], figure.categories[::step])
     axes.set_xlabel(figure.x_label)
     axes.set_ylabel(_value_label(figure))
     if len(figure.series) > 1:
