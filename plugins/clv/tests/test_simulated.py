@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from crm_clv import bgnbd
 from crm_clv.bgnbd import BgNbd
-from crm_clv.estimation import FitError, InsufficientData
+from crm_clv.estimation import WARM_START_ROWS, FitError, InsufficientData
 from crm_clv.gamma_gamma import GammaGamma
 from crm_clv.pareto_nbd import ParetoNbd
 from crm_clv.requirements import DataRequirements
@@ -93,6 +94,24 @@ def test_gamma_gamma_recovers_parameters() -> None:
     assert model.estimate is not None
     _within_two_se(model.params, model.estimate.std_errors, GG_TRUTH)
     assert model.warnings == ()  # spend drawn independently of frequency
+
+
+def test_warm_started_large_fits_recover_the_truth() -> None:
+    """Above 2 x WARM_START_ROWS rows a fit starts on a subset; the full fit still ends at
+    the full data's optimum: the truth within two standard errors, and a zero slope."""
+    n = 2 * WARM_START_ROWS + 5000
+    rng = np.random.default_rng(8)
+    data = simulate_bgnbd(rng, n, BG_TRUTH, T_max=39.0)
+    assert len(data.weighted()) > 2 * WARM_START_ROWS  # continuous times: nothing compresses
+    model = BgNbd.fit(data)
+    assert model.estimate is not None
+    assert np.all(np.abs(model.params - BG_TRUTH) < 2 * model.estimate.std_errors)
+    grad = bgnbd._log_likelihood(model.params, bgnbd._Prepared.of(data.weighted()))[1]
+    assert np.max(np.abs(grad * model.params)) / n < 1e-6
+    x = rng.integers(1, 15, n).astype(float)
+    spend = GammaGamma.fit(x, simulate_spend(rng, x, GG_TRUTH))
+    assert spend.estimate is not None
+    assert np.all(np.abs(spend.params - GG_TRUTH) < 2 * spend.estimate.std_errors)
 
 
 def test_intervals_cover_the_truth_at_nominal_rate() -> None:

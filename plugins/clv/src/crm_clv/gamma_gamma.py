@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from attrs import field, frozen
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, zeta
 
 from crm_clv.estimation import (
     Estimate,
@@ -26,9 +26,10 @@ from crm_clv.estimation import (
     InsufficientData,
     as_params,
     describe_fit,
-    maximize,
+    product_sum,
     subset_rows,
 )
+from crm_clv.newton import maximize_newton
 from crm_clv.requirements import DataRequirements
 
 NAMES = ("p", "q", "v")
@@ -37,25 +38,82 @@ MODEL = "gamma_gamma"
 INDEPENDENCE_THRESHOLD = 0.3
 
 
-def _log_likelihood(params: FloatArray, x: FloatArray, m: FloatArray) -> tuple[float, FloatArray]:
+@frozen
+class _Prepared:
+    """Repeat buyers' (x, mbar) with what every evaluation reuses: the distinct x (the
+    gamma-function terms depend on x alone), x mbar, and the sums of the terms without
+    parameters inside a function. `scratch` is work space every evaluation overwrites."""
+
+    customers: float
+    x: FloatArray
+    xm: FloatArray
+    distinct_x: FloatArray
+    count_per_x: FloatArray
+    sum_log_m: float
+    sum_x_log_xm: float
+    scratch: FloatArray
+
+    @classmethod
+    def of(cls, x: FloatArray, m: FloatArray) -> _Prepared:
+        distinct_x, counts = np.unique(x, return_counts=True)
+        xm = x * m
+        return cls(
+            customers=float(len(x)),
+            x=x,
+            xm=xm,
+            distinct_x=distinct_x,
+            count_per_x=counts.astype(np.float64),
+            sum_log_m=float(np.log(m).sum()),
+            sum_x_log_xm=product_sum(x, np.log(xm)),
+            scratch=np.empty((2, len(x))),
+        )
+
+
+def _log_likelihood(params: FloatArray, data: _Prepared) -> tuple[float, FloatArray, FloatArray]:
+    """Total log-likelihood, gradient and Hessian in (p, q, v). Summed over customers,
+
+    ln f = sum_x n_x [lnG(px+q) - lnG(px) - lnG(q)] + n q ln v + p sum x ln(x mbar)
+           - sum ln mbar - p sum x ln(v + x mbar) - q sum ln(v + x mbar)
+
+    so only ln(v + x mbar) and 1/(v + x mbar) are computed per customer.
+    """
     p, q, v = params
-    px = p * x
-    log_vxm = np.log(v + x * m)
-    log_m, log_x = np.log(m), np.log(x)
-    total = np.sum(
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1) * log_m
-        + px * log_x
-        - (px + q) * log_vxm
+    ux, nx, n, x = data.distinct_x, data.count_per_x, data.customers, data.x
+    px, log_v = p * ux, np.log(v)
+    log_vxm, u = data.scratch
+    np.add(data.xm, v, out=u)
+    np.log(u, out=log_vxm)
+    np.reciprocal(u, out=u)
+    sum_l, sum_xl = float(log_vxm.sum()), product_sum(x, log_vxm)
+    sum_u, sum_xu = float(u.sum()), product_sum(x, u)
+    sum_uu, sum_xuu = product_sum(u, u), product_sum(x, u, u)
+    value = nx @ (gammaln(px + q) - gammaln(px)) - n * gammaln(q) + n * q * log_v
+    value += p * (data.sum_x_log_xm - sum_xl) - data.sum_log_m - q * sum_l
+    psi, tri = digamma(px + q), zeta(2, px + q)
+    grad = np.array(
+        [
+            (nx * ux) @ (psi - digamma(px)) + data.sum_x_log_xm - sum_xl,
+            nx @ psi - n * digamma(q) + n * log_v - sum_l,
+            n * q / v - p * sum_xu - q * sum_u,
+        ]
     )
-    psi = digamma(px + q)
-    d_p = np.sum(x * (psi - digamma(px) + log_m + log_x - log_vxm))
-    d_q = np.sum(psi - digamma(q) + np.log(v) - log_vxm)
-    d_v = np.sum(q / v - (px + q) / (v + x * m))
-    return float(total), np.array([d_p, d_q, d_v])
+    h_pq = (nx * ux) @ tri
+    h_pv, h_qv = -sum_xu, n / v - sum_u
+    hessian = np.array(
+        [
+            [(nx * ux * ux) @ (tri - zeta(2, px)), h_pq, h_pv],
+            [h_pq, nx @ tri - n * zeta(2, q), h_qv],
+            [h_pv, h_qv, -n * q / v**2 + p * sum_xuu + q * sum_uu],
+        ]
+    )
+    return float(value), grad, hessian
+
+
+def _correlation(x: FloatArray, m: FloatArray) -> float:
+    # Pearson's r by einsum sums (np.corrcoef's BLAS products are slow under load)
+    dx, dm = x - x.mean(), m - m.mean()
+    spread = np.sqrt(product_sum(dx, dx) * product_sum(dm, dm))
+    return product_sum(dx, dm) / spread if spread > 0 else 0.0
 
 
 def _usable(x: FloatArray, mean_spend: FloatArray) -> FloatArray:
@@ -80,8 +138,11 @@ class GammaGamma:
         mean_spend: FloatArray,
         *,
         requirements: DataRequirements | None = None,
-        start: Sequence[float] = (1.0, 1.0, 1.0),
+        start: Sequence[float] | None = None,
     ) -> GammaGamma:
+        """Maximum likelihood fit on the usable repeat buyers; `start` defaults to p 1, q 2
+        and v the mean of their mean spend, where the model's mean spend p v/(q-1) is the
+        data's (so the start does not depend on the currency unit)."""
         x = np.asarray(x, dtype=np.float64)
         mean_spend = np.asarray(mean_spend, dtype=np.float64)
         usable = _usable(x, mean_spend).astype(bool)
@@ -95,16 +156,22 @@ class GammaGamma:
                 "data"
             )
         xs, ms = x[usable], mean_spend[usable]
+        data = _Prepared.of(xs, ms)
         subset = subset_rows(len(xs))
         warm = None
         if subset is not None:
-            xw, mw = xs[subset], ms[subset]
-            warm = ((lambda p: _log_likelihood(p, xw, mw)), float(len(xw)))
-        estimate = maximize(
-            lambda p: _log_likelihood(p, xs, ms), start, NAMES, len(xs), MODEL, warm
+            part = _Prepared.of(xs[subset], ms[subset])
+            warm = ((lambda p: _log_likelihood(p, part)), part.customers)
+        estimate = maximize_newton(
+            lambda p: _log_likelihood(p, data),
+            (1.0, 2.0, float(ms.mean())) if start is None else start,
+            NAMES,
+            data.customers,
+            MODEL,
+            warm,
         )
         warnings: list[str] = []
-        correlation = float(np.corrcoef(xs, ms)[0, 1]) if len(xs) > 2 else 0.0
+        correlation = _correlation(xs, ms) if len(xs) > 2 else 0.0
         if abs(correlation) > INDEPENDENCE_THRESHOLD:
             warnings.append(
                 f"gamma_gamma: the correlation between repeat frequency and mean spend is "
@@ -123,7 +190,7 @@ class GammaGamma:
 
     def log_likelihood(self, x: FloatArray, mean_spend: FloatArray) -> float:
         usable = _usable(x, mean_spend).astype(bool)
-        return _log_likelihood(self.params, x[usable], mean_spend[usable])[0]
+        return _log_likelihood(self.params, _Prepared.of(x[usable], mean_spend[usable]))[0]
 
     @property
     def population_mean(self) -> float:

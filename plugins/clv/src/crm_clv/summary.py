@@ -86,12 +86,19 @@ def distinct_rows(
     One argsort of a combined float key, then a comparison pass on the real columns: equal
     rows have equal keys, so they end up adjacent; rows that merely share a key (rounding)
     are split by the comparison, which costs compression, never correctness. Several times
-    faster than `np.unique(axis=0)`, which sorts rows as opaque byte strings.
+    faster than `np.unique(axis=0)`, which sorts rows as opaque byte strings. When no two
+    keys are equal (continuous times: nothing compresses), no two rows are, and a sort of
+    the keys alone (SIMD, ~10x faster than the argsort) proves it: every row is its own group.
     """
     key = np.zeros(len(columns[0]))
     for column in columns:
         key = key * 1048573.0 + column
-    order = np.argsort(key, kind="stable")
+    ordered_keys = np.sort(key)
+    if not np.any(ordered_keys[1:] == ordered_keys[:-1]):
+        identity = np.arange(len(key), dtype=np.intp)
+        return identity, identity, identity
+    # any order of equal keys will do: each group is a run of identical rows whichever it is
+    order = np.argsort(key)
     changed = np.zeros(len(order), dtype=bool)
     if len(order):
         changed[0] = True
