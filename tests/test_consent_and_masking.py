@@ -36,7 +36,7 @@ def test_profiling_refusal_keeps_a_customer_out_of_scoring_and_runs(
     assert sorted(stored) == ["AB-1", "AB-2", ERASED["id"]]
     # Nobody is dropped silently: the run counts who was left out, and the CLI says so.
     assert result.refused_profiling == 1
-    assert run_line(result).endswith("; 1 left out: no consent to profiling")
+    assert run_line(result).endswith("\n1 customer(s) left out: no consent to profiling")
 
 
 def test_consent_flags_are_rule_columns(engine: Engine, tmp_path: Path) -> None:

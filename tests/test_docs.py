@@ -146,3 +146,16 @@ def test_every_command_help_exits_0(
     result = CliRunner().invoke(cli, [*path, "--help"], prog_name="crm")
     assert result.exit_code == 0, result.output
     assert "Usage: crm" in result.output
+
+
+def test_every_chart_kind_is_named_in_the_plugin_guide() -> None:
+    from crm.core.report_model import CHART_KINDS
+
+    text = PLUGIN_DOCS.read_text(encoding="utf-8")
+    assert [kind for kind in CHART_KINDS if f"`{kind}`" not in text] == []
+
+
+def test_the_sankey_example_of_the_plugin_guide_runs() -> None:
+    section = doc_sections()["register_reports(register)"]
+    (block,) = [b for b in python_blocks(section) if 'kind="sankey"' in b]
+    exec(compile(block, "docs/plugins.md (sankey)", "exec"), {})

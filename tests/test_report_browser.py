@@ -71,7 +71,8 @@ def test_chromium_shows_every_figure_without_errors_or_requests(
     html = demo_report.read_text(encoding="utf-8")
     expected_figures = html.count('<figure class="chart"')
     # Every figure the report document describes, from every enabled plugin: the core's and
-    # rfm's at least (one bar chart per segmentation; the R x FM heat map and 3 histograms).
+    # rfm's at least (one bar chart per segmentation; the R x FM heat map and 3 histograms),
+    # and aidas's paths to action (the Sankey-like kind).
     from crm import Project
 
     project = Project.open(demo_dir / "crm.toml")
@@ -79,7 +80,7 @@ def test_chromium_shows_every_figure_without_errors_or_requests(
         kinds = [figure.kind for figure in project.report().figures]
     finally:
         project.close()
-    for kind, least in {"bar": 3, "heatmap": 1, "histogram": 3, "line": 1}.items():
+    for kind, least in {"bar": 3, "heatmap": 1, "histogram": 3, "line": 1, "sankey": 1}.items():
         assert kinds.count(kind) >= least, (kind, kinds)
     # clv's holdout check: the tracking chart and the per-frequency bars, from the run's check
     holdout = {

@@ -51,7 +51,7 @@ def test_descriptions_and_actions_follow_and_wide_has_every_column(demo_dir: Pat
     text = _segment(demo_dir)
     assert "rfm: what the segments mean" in text
     assert "Reward them" in text  # the Champions action of the default map
-    wide = _segment(demo_dir, "--wide", columns="400")
+    wide = _segment(demo_dir, "--wide", columns="500")
     assert "description" in wide and "mean rfm.monetary" in wide
 
 
@@ -108,3 +108,39 @@ def test_the_demo_prints_what_crm_segment_prints_inside_80_columns(tmp_path: Pat
     # the compact layout: a title line per segmentation, not one wide table
     assert any(line.startswith("rfm: ") and line.rstrip().endswith(" customers") for line in lines)
     assert made.stdout == _segment(target)
+
+
+def test_a_segmentation_without_its_own_scorer_shows_the_headline_means_first() -> None:
+    from crm.cli.segment_layout import compact_tables
+    from crm.core.components import Table
+
+    means = ("mean_aidas.days_to_action", "mean_clv.revenue", "mean_rfm.recency")
+    summary = Table(
+        columns=("segmentation", "segment", "customers", "share", *means),
+        rows=(
+            ("funnel", "purchase", 10, 0.5, 3.0, 40.0, 20.0),
+            ("aidas", "action", 10, 0.5, 3.0, 40.0, 20.0),
+        ),
+    )
+    # room for the core columns (33) and the widest mean, "days_to_action" and a gap (15)
+    width = 48
+
+    def shown(headline: tuple[str, ...]) -> dict[str, str]:
+        tables = compact_tables(summary, width, headline)
+        return {t.title.split(":")[0]: t.columns[-1] for t in tables}
+
+    # registered first, aidas's mean used to win every table without a scorer of its own
+    assert shown(()) == {"funnel": "mean\ndays_to_action", "aidas": "mean\ndays_to_action"}
+    # with rfm the headline segmentation, the funnel's table shows rfm's; aidas keeps its own
+    assert shown(("rfm",)) == {"funnel": "mean\nrecency", "aidas": "mean\ndays_to_action"}
+
+
+def test_the_demo_funnel_table_shows_rfm_means_and_aidas_its_own(demo_dir: Path) -> None:
+    lines = _segment(demo_dir).splitlines()
+
+    def header(block: str) -> str:
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"{block}:"))
+        return " ".join(lines[start + 1 : start + 3])
+
+    assert "recency" in header("funnel") and "days to" not in header("funnel")
+    assert "days to" in header("aidas")

@@ -164,3 +164,81 @@ def test_the_aggregate_path_gives_the_journeys_of_the_event_path(
             if name == "aisas":
                 # share (feedback) with an open complaint after it: D is back at action
                 assert (a.furthest.tolist()[3], a.current.tolist()[3]) == (4, 3)
+
+
+def test_the_aggregate_path_counts_repeats_and_complaints_as_the_event_path_does(
+    engine: Engine, logs: types.SimpleNamespace
+) -> None:
+    from crm_aidas.journey import compute_journeys
+    from crm_aidas.journey_sql import aggregatable, aggregate_journeys
+    from crm_aidas.options import shipped_sets
+
+    # G: two order lines at one moment, then a purchase 50 days later (the second distinct
+    # moment, within 90 days: satisfied); H: two lines at one moment only (no repeat); I: feedback
+    # before a repeat purchase, then an open ticket (back at action); J: four purchases in a
+    # year (lifecycle's grow), the fourth after 90 days; K: a repeat purchase, a complaint, then
+    # another purchase (a later satisfaction event than the complaint: satisfied again).
+    extra = [
+        {"customer": "G", "kind": "purchase", "day": 0},
+        {"customer": "G", "kind": "purchase", "day": 0},
+        {"customer": "G", "kind": "purchase", "day": 50},
+        {"customer": "H", "kind": "purchase", "day": 7},
+        {"customer": "H", "kind": "purchase", "day": 7},
+        {"customer": "I", "kind": "feedback", "day": 1},
+        {"customer": "I", "kind": "purchase", "day": 2},
+        {"customer": "I", "kind": "purchase", "day": 3},
+        {"customer": "I", "kind": "ticket", "day": 9},
+        *({"customer": "J", "kind": "purchase", "day": d} for d in (0, 40, 80, 120)),
+        *({"customer": "K", "kind": "purchase", "day": d} for d in (0, 10, 30)),
+        {"customer": "K", "kind": "complaint", "day": 20},
+        {"customer": "L", "kind": "purchase", "day": 3},  # said no to profiling: no journey
+    ]
+    logs.write_log(engine, [*LOG, *extra])
+    from sqlalchemy import update
+
+    from crm.core.schema import CustomerRow
+
+    with engine.begin() as conn:
+        conn.execute(
+            update(CustomerRow)
+            .where(CustomerRow.external_id == "L")
+            .values(consent_profiling=False)
+        )
+    project = logs.project(engine)
+    with project.read_only() as connection:
+        for name in ("aidas", "lifecycle"):
+            stage_set = shipped_sets()[name]
+            assert aggregatable(stage_set)
+            a = aggregate_journeys(connection, project.tables, stage_set, as_of=AS_OF)
+            b = compute_journeys(connection, project.tables, stage_set, as_of=AS_OF)
+            assert a.customer_id.tolist() == b.customer_id.tolist() == list(range(1, 12)), name
+            for column in ("observed", "entry", "furthest", "current"):
+                assert getattr(a, column).tolist() == getattr(b, column).tolist(), (name, column)
+            if name == "aidas":
+                # customers 7..11 = G..K: G satisfied on day 50, H at action, I back at action
+                assert a.furthest.tolist()[6:] == [4, 3, 4, 4, 4]
+                assert a.current.tolist()[6:] == [4, 3, 3, 4, 4]
+            else:
+                # J: retain at the second purchase, grow at the fourth (within 365 days)
+                assert (a.furthest.tolist()[9], a.current.tolist()[9]) == (3, 3)
+
+
+def test_the_report_draws_the_paths_as_bands_aligned_on_the_action(
+    engine: Engine, logs: types.SimpleNamespace
+) -> None:
+    logs.write_log(engine, LOG)
+    project = logs.project(engine, reports={"min_group_size": 1})
+    document = project.report(["journey"], as_of=AS_OF)
+    paths = next(s for s in document.sections if s.title == "Paths to action")
+    (figure,) = paths.figures
+    assert figure.kind == "sankey"
+    assert figure.categories == ("3 stages before", "2 stages before", "1 stage before", "action")
+    assert [(s.name, s.values, s.labels) for s in figure.series] == [
+        ("action", (None, None, None, 3.0), ("", "", "", "action")),  # B, E, F
+        (
+            "attention > interest > desire > action",  # A
+            (1.0, 1.0, 1.0, 1.0),
+            ("attention", "interest", "desire", "action"),
+        ),
+        ("attention > action", (None, None, 1.0, 1.0), ("", "", "attention", "action")),  # D
+    ]

@@ -16,6 +16,7 @@ from crm_clv.gamma_gamma import GammaGamma
 from crm_clv.pareto_nbd import ParetoNbd
 from crm_clv.summary import CustomerSummary
 from crm_clv.validation import validate
+from crm_clv.valuation import Valuation
 
 BG_PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PNBD_PUBLISHED = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
@@ -109,6 +110,12 @@ def test_bgnbd_worked_examples_with_published_parameters(reference: dict[str, An
     np.testing.assert_allclose(
         model.p_alive(summary), [c["P_alive"] for c in customers.values()], rtol=1e-9
     )
+    # The model object predicts by itself, intervals included, without the CLI or a database.
+    predicted = model.predict(summary, Valuation(horizon=39))
+    np.testing.assert_allclose(
+        predicted.expected_transactions, [c["E_Y39"] for c in customers.values()], rtol=1e-9
+    )
+    np.testing.assert_allclose(predicted.p_alive, [c["P_alive"] for c in customers.values()])
     # Hardie's sheet: E[Y(39) | x=2, t_x=30.43, T=38.86] = 1.226
     assert round(float(model.expected_transactions(summary, 39)[0]), 3) == 1.226
     times = np.array([float(t) for t in vectors["bgnbd_pub_E_X_t"]])
@@ -126,6 +133,9 @@ def test_pareto_nbd_worked_examples(reference: dict[str, Any]) -> None:
     vectors = reference["vectors"]
     assert model.p_alive(one)[0] == pytest.approx(vectors["pnbd_btyd_P_alive_x26_tx30.86_T31"])
     assert model.expected_transactions(one, 52)[0] == pytest.approx(
+        vectors["pnbd_btyd_cond_exp_52_x26_tx30.86_T31"], rel=1e-9
+    )
+    assert model.predict(one, Valuation(horizon=52)).expected_transactions[0] == pytest.approx(
         vectors["pnbd_btyd_cond_exp_52_x26_tx30.86_T31"], rel=1e-9
     )
     fitted = ParetoNbd(list(reference["fits"]["pnbd"]["params"].values()))
@@ -197,3 +207,15 @@ def test_standard_errors_agree_with_an_independent_hessian(bgnbd: BgNbd, cdnow_s
     )
     independent = np.sqrt(np.diag(np.linalg.inv(-hessian)))
     np.testing.assert_allclose(bgnbd.estimate.std_errors, independent, rtol=1e-3)
+
+
+def test_pareto_nbd_from_ones_reaches_the_default_fit(cdnow_sample: Any, pnbd: ParetoNbd) -> None:
+    default = pnbd
+    from_ones = ParetoNbd.fit(cdnow_sample.summary, start=(1.0, 1.0, 1.0, 1.0))
+    # beta lies on a flat ridge (the log-likelihood moves by 1e-7 along it)
+    np.testing.assert_allclose(from_ones.params, default.params, rtol=2e-4)
+    assert from_ones.params[0] == pytest.approx(PNBD_PUBLISHED["r"], abs=5e-4)
+    assert from_ones.estimate is not None and default.estimate is not None
+    assert from_ones.estimate.log_likelihood == pytest.approx(
+        default.estimate.log_likelihood, abs=1e-6
+    )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from crm_clv import bgnbd
+from crm_clv import bgnbd, estimation
 from crm_clv.bgnbd import BgNbd
 from crm_clv.estimation import WARM_START_ROWS, FitError, InsufficientData
 from crm_clv.gamma_gamma import GammaGamma
-from crm_clv.pareto_nbd import ParetoNbd
+from crm_clv.pareto_nbd import ParetoNbd, moment_start
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary
 from crm_clv.valuation import Valuation, predict
@@ -229,3 +229,21 @@ def test_pareto_nbd_heavy_buyers_stay_finite_where_hyp2f1_fails() -> None:
     # bought 300 times up to week 10 then nothing for 42 weeks, at ~30 a week: surely gone;
     # bought up to the end: surely alive
     assert alive[0] < 1e-6 and alive[1] > 0.999
+
+
+def test_fit_through_a_subset_equals_the_direct_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = simulate_pareto_nbd(np.random.default_rng(21), 2000, PNBD_TRUTH)
+    direct = ParetoNbd.fit(data)
+    monkeypatch.setattr(estimation, "WARM_START_ROWS", 300)
+    assert estimation.subset_rows(len(data)) is not None
+    through = ParetoNbd.fit(data)
+    np.testing.assert_allclose(through.params, direct.params, rtol=1e-4)
+    assert through.estimate is not None and direct.estimate is not None
+    np.testing.assert_allclose(through.estimate.std_errors, direct.estimate.std_errors, rtol=1e-3)
+
+
+def test_moment_start_is_of_the_right_order() -> None:
+    data = simulate_pareto_nbd(np.random.default_rng(2), 3000, PNBD_TRUTH).weighted()
+    r, alpha, _, _ = moment_start(data)
+    # ignoring drop-out the mean rate r/alpha is underestimated, but of the right order
+    assert 0.3 * PNBD_TRUTH[0] / PNBD_TRUTH[1] < r / alpha < 1.5 * PNBD_TRUTH[0] / PNBD_TRUTH[1]

@@ -151,7 +151,7 @@ def demo(
         # The same layout as `crm segment`: the wide table is unreadable at 80 columns.
         summary = segment_summary(result)
         if fmt == "table":
-            emit_summary(summary, output)
+            emit_summary(summary, output, headline=project.headline_segmentations())
         else:
             emit(summary, fmt, output)
         # The crm that runs now, spelled so that it works even if it is not on PATH.

@@ -2,9 +2,10 @@
 
 - `table`: for people at a terminal: section titles, texts, tables fitting the width (shares as
   bars), figures as bars or grids of text;
-- `csv` and `json`: the tables only, stable for scripts. A document with one table prints it as
-  `crm segment` prints its summary (JSON: a list of row objects); with several, JSON is an object
-  from `<report>.<table>` to its rows, and CSV needs `--table` to pick one;
+- `csv` and `json`: the tables only (a Sankey-like figure as the table of its bands), stable for
+  scripts. A document with one table prints it as `crm segment` prints its summary (JSON: a list
+  of row objects); with several, JSON is an object from `<report>.<table>` to its rows, and CSV
+  needs `--table` to pick one;
 - `html`: one self-contained file (`crm.core.rendering.html`).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -79,11 +80,23 @@ def document_options(command: F) -> F:
     return command
 
 
+def _tables_of(blocks: tuple[object, ...]) -> list[Table]:
+    """The tables of a section, with each Sankey-like figure as the table of its bands (the
+    other figures are pictures of a table beside them)."""
+    found: list[Table] = []
+    for block in blocks:
+        if isinstance(block, Table):
+            found.append(block)
+        elif isinstance(block, Figure) and block.kind == "sankey":
+            found.append(block.as_table())
+    return found
+
+
 def named_tables(document: Document) -> dict[str, Table]:
     """Every table of the document by `<report>.<table>` (the table's name, else its number)."""
     tables: dict[str, Table] = {}
     for section in document.sections:
-        for number, table in enumerate(section.tables, start=1):
+        for number, table in enumerate(_tables_of(section.blocks), start=1):
             key = f"{section.report}.{table.name or number}"
             while key in tables:
                 key += "+"
@@ -119,7 +132,13 @@ def render_json_tables(document: Document, stream: IO[str], table: str | None = 
     render_json(next(iter(rows.values())) if len(rows) == 1 else rows, stream)
 
 
-def render_terminal(document: Document, stream: IO[str], width: int | None = None) -> None:
+def render_terminal(
+    document: Document,
+    stream: IO[str],
+    width: int | None = None,
+    headline: Sequence[str] = (),
+) -> None:
+    """`headline`: the headline segmentations, for the layout of a segment summary."""
     from rich.rule import Rule
 
     width = width or terminal_width()
@@ -131,7 +150,7 @@ def render_terminal(document: Document, stream: IO[str], width: int | None = Non
         out.print(Rule(printable(section.title), align="left", characters="─"))
         for block in section.blocks:
             if isinstance(block, Table) and is_summary(block):
-                render_summary(block, stream, width=width)
+                render_summary(block, stream, width=width, headline=headline)
             elif isinstance(block, Table):
                 out.print(rich_table(block))
             elif isinstance(block, Text):
@@ -143,9 +162,15 @@ def render_terminal(document: Document, stream: IO[str], width: int | None = Non
 
 
 def emit_report(
-    document: Document, fmt: str, output: Path | None, *, table: str | None = None
+    document: Document,
+    fmt: str,
+    output: Path | None,
+    *,
+    table: str | None = None,
+    headline: Sequence[str] = (),
 ) -> None:
-    """Write the document to `output` (a file) or stdout in format `fmt`."""
+    """Write the document to `output` (a file) or stdout in format `fmt` (`headline`: see
+    `render_terminal`)."""
     if fmt == "html":
         from crm.core.rendering.html import render_html
 
@@ -160,18 +185,20 @@ def emit_report(
         )
         return
     if output is None:
-        _write(document, fmt, sys.stdout, table)
+        _write(document, fmt, sys.stdout, table, headline)
         return
     buffer = io.StringIO()  # rendered first: a report that cannot be written leaves no file
-    _write(document, fmt, buffer, table)
+    _write(document, fmt, buffer, table, headline)
     output.write_text(buffer.getvalue(), encoding="utf-8", newline="")
     click.echo(f"wrote {len(document.sections)} section(s) to {output}", err=True)
 
 
-def _write(document: Document, fmt: str, stream: IO[str], table: str | None) -> None:
+def _write(
+    document: Document, fmt: str, stream: IO[str], table: str | None, headline: Sequence[str]
+) -> None:
     if fmt == "csv":
         render_csv(document, stream, table)
     elif fmt == "json":
         render_json_tables(document, stream, table)
     else:
-        render_terminal(document, stream)
+        render_terminal(document, stream, headline=headline)

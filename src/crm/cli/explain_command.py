@@ -47,5 +47,6 @@ def explain(
     table: str | None,
 ) -> None:
     """Explain SEGMENTATION (e.g. rfm): its segment map and the cut points of the run."""
-    document = explain_segmentation(get_app(ctx).project, segmentation, run_id=run_id, as_of=as_of)
-    emit_report(document, fmt, output, table=table)
+    project = get_app(ctx).project
+    document = explain_segmentation(project, segmentation, run_id=run_id, as_of=as_of)
+    emit_report(document, fmt, output, table=table, headline=project.headline_segmentations())

@@ -45,4 +45,4 @@ def report(
         )
         return
     document = project.report(names, run_id=run_id, as_of=as_of)
-    emit_report(document, fmt, output, table=table)
+    emit_report(document, fmt, output, table=table, headline=project.headline_segmentations())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
@@ -144,7 +145,7 @@ def segment(
     (data,) = built
     if not per_customer:
         if fmt == "table":
-            emit_summary(data, output, wide=wide)
+            emit_summary(data, output, wide=wide, headline=project.headline_segmentations())
         else:
             emit(data, fmt, output)
     elif channel or with_contact:
@@ -156,24 +157,30 @@ def segment(
 
 
 def run_line(result: SegmentationResult) -> str:
-    """What a run covered, for stderr: customers, date, where it is stored, who was left out."""
+    """What a run covered, for stderr: customers, date, where it is stored; then who was left
+    out, if anyone."""
     stored = f"stored as run {result.run_id}" if result.run_id is not None else "not stored"
     line = f"{len(result.facts)} customers as of {result.as_of}, {stored}"
-    if result.refused_profiling:
-        line += f"; {result.refused_profiling} left out: no consent to profiling"
+    if result.refused_profiling:  # a line of its own: both together pass 80 columns
+        line += f"\n{result.refused_profiling} customer(s) left out: no consent to profiling"
     return line
 
 
-def emit_summary(summary: Table, output: Path | None, *, wide: bool = False) -> None:
-    """The summary for people (see `crm.cli.segment_layout`), on stdout or into `output`."""
+def emit_summary(
+    summary: Table, output: Path | None, *, wide: bool = False, headline: Sequence[str] = ()
+) -> None:
+    """The summary for people (see `crm.cli.segment_layout`), on stdout or into `output`;
+    `headline`: the headline segmentations, whose scorers' means come next to a segmentation's
+    own."""
     from crm.cli.segment_layout import render_summary
     from crm.cli.terminal import terminal_width
 
+    width = terminal_width()
     if output is None:
-        render_summary(summary, sys.stdout, width=terminal_width(), wide=wide)
+        render_summary(summary, sys.stdout, width=width, wide=wide, headline=headline)
         return
     with output.open("w", encoding="utf-8") as stream:
-        render_summary(summary, stream, width=terminal_width(), wide=wide)
+        render_summary(summary, stream, width=width, wide=wide, headline=headline)
     click.echo(f"wrote {len(summary.rows)} row(s) to {output}", err=True)
 
 

@@ -5,6 +5,13 @@ that was 231 lines for 19 segments, numbers split across lines. For people the s
 one table per segmentation with the columns a person reads first (segment, customers, share,
 revenue share) and as many per-segment means as fit the width, followed by what each segment
 means and what to do about it. csv and json keep every column: the output contract is unchanged.
+
+Which means come first, for each segmentation: those of its own scorer (the scorer it is named
+after: rfm's beside the rfm segments, clv's beside clv_tier), then those of the scorers of the
+headline segmentations (`SegmentationSpec.headline`: rfm's recency, frequency and monetary are
+what a person reads first about any segment), then the others in registration order. Without
+the headline step a segmentation with no scorer of its own (a funnel stage, a rule list) showed
+whichever scorer registered first, so a plugin with many days or count metrics crowded out RFM.
 """
 
 from __future__ import annotations
@@ -70,8 +77,16 @@ def _own_metric(segmentation: str, mean: str) -> bool:
     return segmentation == scorer or segmentation.startswith(scorer + "_")
 
 
-def compact_tables(summary: Table, width: int) -> list[Table]:
-    """One table per segmentation: the core columns plus the means that fit in `width`."""
+def _precedence(segmentation: str, mean: str, headline: Sequence[str]) -> int:
+    """0: the segmentation's own scorer, 1: a headline segmentation's scorer, 2: any other."""
+    if _own_metric(segmentation, mean):
+        return 0
+    return 1 if any(_own_metric(name, mean) for name in headline) else 2
+
+
+def compact_tables(summary: Table, width: int, headline: Sequence[str] = ()) -> list[Table]:
+    """One table per segmentation: the core columns plus the means that fit in `width`, chosen
+    in the order of `_precedence` (`headline`: the headline segmentations' names)."""
     index = {name: i for i, name in enumerate(summary.columns)}
     means = [c for c in summary.columns if c.startswith("mean_")]
     tables = []
@@ -82,9 +97,8 @@ def compact_tables(summary: Table, width: int) -> list[Table]:
             _width(h, [r[index[n]] for r in rows], n.endswith("share"), n in BAR_COLUMNS)
             for n, h in columns
         )
-        # the segmentation's own scorer first (rfm's means beside the rfm segments, clv's
-        # beside clv_tier), so another plugin's many metrics never crowd them out
-        for mean in sorted(means, key=lambda m: not _own_metric(str(segmentation), m)):
+        # own scorer, headline scorers, then the rest (module docstring); sorted is stable
+        for mean in sorted(means, key=lambda m: _precedence(str(segmentation), m, headline)):
             header = _mean_header(mean, means)
             needed = _width(header, [_mean_value(r[index[mean]]) for r in rows], False)
             if used + needed <= width:
@@ -131,16 +145,23 @@ def meaning_tables(summary: Table) -> list[Table]:
     return tables
 
 
-def render_summary(summary: Table, stream: IO[str], *, width: int, wide: bool = False) -> None:
+def render_summary(
+    summary: Table,
+    stream: IO[str],
+    *,
+    width: int,
+    wide: bool = False,
+    headline: Sequence[str] = (),
+) -> None:
     """The summary for people: compact tables and their meanings, or with `wide` everything in
-    one table at the terminal's width."""
+    one table at the terminal's width. `headline`: the headline segmentations' names."""
     out = console(stream, width)
     if wide:
         out.print(rich_table(summary))
         return
     if summary.title:
         out.print(printable(summary.title))
-    for table in compact_tables(summary, width):
+    for table in compact_tables(summary, width, headline):
         out.print("")
         out.print(rich_table(table, gap=GAP, bars=BAR_COLUMNS))
     for table in meaning_tables(summary):

@@ -144,9 +144,16 @@ def console(stream: IO[str], width: int | None = None) -> Console:
 
 def figure_lines(figure: Figure, width: int) -> list[str]:
     """A figure as text: bar kinds as labelled bars, a heat map as its grid of labels, lines and
-    scatters as their values (their picture is in the HTML report)."""
+    scatters as their values (their picture is in the HTML report), a Sankey-like figure as the
+    table of its bands."""
     if figure.kind == "heatmap":
         return _heatmap_lines(figure, width)
+    if figure.kind == "sankey":
+        import io
+
+        text = io.StringIO()
+        console(text, width).print(rich_table(figure.as_table()))
+        return text.getvalue().rstrip("\n").split("\n")
     if figure.kind == "scatter":
         return [f"{figure.title}: {sum(len(s.values) for s in figure.series)} points (see HTML)"]
     label_width = min(max((len(c) for c in figure.categories), default=0), width // 3)

@@ -21,9 +21,18 @@ from crm.core.components import Table
 #: `bar`: one bar per category and series; `stacked_bar`: the series stacked per category;
 #: `line`: each series a line over the categories; `histogram`: one series of counts per bin,
 #: bars touching; `heatmap`: a grid, one series per row, with a label in every cell;
-#: `scatter`: each series a cloud of (x, value) points.
-ChartKind = Literal["bar", "stacked_bar", "line", "histogram", "heatmap", "scatter"]
-CHART_KINDS: tuple[str, ...] = ("bar", "stacked_bar", "line", "histogram", "heatmap", "scatter")
+#: `scatter`: each series a cloud of (x, value) points; `sankey`: the categories are columns left
+#: to right and each series one band of customers through them (see `Figure`).
+ChartKind = Literal["bar", "stacked_bar", "line", "histogram", "heatmap", "scatter", "sankey"]
+CHART_KINDS: tuple[str, ...] = (
+    "bar",
+    "stacked_bar",
+    "line",
+    "histogram",
+    "heatmap",
+    "scatter",
+    "sankey",
+)
 
 
 def _floats(values: Sequence[float | None]) -> tuple[float | None, ...]:
@@ -32,6 +41,10 @@ def _floats(values: Sequence[float | None]) -> tuple[float | None, ...]:
 
 def _counts(values: Sequence[int] | None) -> tuple[int, ...] | None:
     return None if values is None else tuple(int(v) for v in values)
+
+
+def _number(value: float | None) -> float | int | None:
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 def _texts(values: Iterable[str]) -> tuple[str, ...]:
@@ -89,6 +102,14 @@ class Figure:
     For a heat map, `categories` are the columns and each series is one row (its `name` is the
     row label, its `labels` the text of each cell). For a histogram the categories name the
     bins. `unit` is the unit of the values ("customers", "%", "EUR", "days").
+
+    For a Sankey-like view (`sankey`), `categories` are the columns, left to right, and each
+    series is one band of a fixed group of customers (a path): its value at a column is the
+    band's width there, the same at every column it passes, and None at a column it skips; its
+    `labels` name the node it passes in each column ("" where it skips one; without labels each
+    column is one node named by its category). Bands through the same node of a column are drawn
+    together, in series order, so list the widest band first. `as_table()` gives the bands as a
+    table, which is how a terminal, CSV and JSON show the figure.
     """
 
     kind: ChartKind = field(validator=attrs.validators.in_(CHART_KINDS))
@@ -111,6 +132,43 @@ class Figure:
                         f"figure {self.title!r}: series {series.name!r} has "
                         f"{len(series.values)} values for {len(self.categories)} categories"
                     )
+        if self.kind == "sankey":
+            for series in self.series:
+                widths = {v for v in series.values if v is not None}
+                if len(widths) > 1 or any(w < 0 for w in widths):
+                    raise ValueError(
+                        f"figure {self.title!r}: band {series.name!r} must have one width, not "
+                        f"negative, at every column it passes (got {sorted(widths)})"
+                    )
+
+    def as_table(self) -> Table:
+        """A Sankey-like figure's bands as a table: one row per band, its node in each column
+        ("" where it skips one) and its width; a hidden band (a small group) shows its marker.
+        Core prints this for the figure at a terminal and adds it to CSV and JSON output."""
+        if self.kind != "sankey":
+            raise ValueError(f"figure {self.title!r}: only a sankey figure reads as one table")
+        rows = []
+        for series in self.series:
+            nodes = []
+            for index, value in enumerate(series.values):
+                marked = bool(series.marker(index))
+                passes = value is not None or marked
+                label = series.labels[index] if series.labels else self.categories[index]
+                nodes.append(label if passes else "")
+            width = next((v for v in series.values if v is not None), None)
+            shown: object = next((m for m in series.hidden if m), None) or _number(width)
+            rows.append((series.name, *nodes, shown))
+        value_column = self.unit or "value"
+        while value_column in self.categories:
+            value_column += "_"
+        band_column = "band"
+        while band_column in (*self.categories, value_column):
+            band_column += "_"
+        return Table(
+            columns=(band_column, *self.categories, value_column),
+            rows=tuple(rows),
+            title=self.title,
+        )
 
     @classmethod
     def histogram(

@@ -51,9 +51,9 @@ REPORT = ReportSpec(
     description="journey stages by channel, paths to action, the 4C view, campaign ROI",
 )
 
-# Kind "value", not days or count: the segment summary shows the means of days/count/money
-# metrics in scorer order as far as 80 columns go, and these would push RFM's out of it; the
-# journey's own figures are in `crm journey`.
+# Their proper kinds: the segment summary shows each segmentation's own scorer's means first
+# and then the headline segmentation's (RFM's), so these sit beside the aidas stages without
+# crowding RFM's means out of other segmentations' tables (crm.cli.segment_layout).
 SCORER = ScorerSpec(
     name="aidas",
     factory=make_scorer,
@@ -62,9 +62,9 @@ SCORER = ScorerSpec(
         Metric("stage", "score", "furthest stage reached, 1 = the first stage (missing: none)"),
         Metric("current_stage", "score", "current stage: the furthest, or the one before it "
                "while something counts against it (an open complaint)"),
-        Metric("days_to_action", "value", "days from the first tracked touch to the first recorded action"),
-        Metric("touches_to_action", "value", "tracked touchpoints before the first action"),
-        Metric("days_in_stage", "value", "days since the customer entered the current stage"),
+        Metric("days_to_action", "days", "days from the first tracked touch to the first recorded action"),
+        Metric("touches_to_action", "count", "tracked touchpoints before the first action"),
+        Metric("days_in_stage", "days", "days since the customer entered the current stage"),
     ),
     description="Journey stage per customer (AIDAS by default) and the way to action",
 )  # fmt: skip

@@ -4,8 +4,8 @@ Sections, all as of the report's analysis date and through the report model (cor
 figures and hides groups smaller than `[reports] min_group_size`):
 - "Journey stages": reached per stage as bars, one series per first-touch channel, with the
   stage table and the per-channel table (conversion and drop-off);
-- "Paths to action": the most common paths as bars, with the stage-to-stage flows (a Sankey's
-  links) as a table;
+- "Paths to action": the most common paths as bands of a Sankey-like figure (aligned on the
+  action), with the stage-to-stage flows (a Sankey's links) as a table;
 - "4C view": needs, cost, convenience and communication per RFM segment of the run (when the
   run has an `rfm` segmentation);
 - "Campaign ROI": ROI per campaign as bars (a campaign without a cost has no bar), with the
@@ -105,8 +105,6 @@ def _paths_section(context: ReportContext, options: AidasOptions) -> Section:
     chunks = sequences.chunks(context.connection, context.tables)
     counts = path_counts(chunks, stage_set, plan, sequences)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_PATHS]
-    labels = [" > ".join(stage_set.names[k] for k in path) for path, _ in ranked]
-    customers = [n for _, n in ranked]
     flows: dict[tuple[str, str], int] = {}
     for path, n in counts.items():
         for a, b in itertools.pairwise(path):
@@ -120,21 +118,44 @@ def _paths_section(context: ReportContext, options: AidasOptions) -> Section:
     )
     blocks: list[Any] = [flow_table]
     if ranked:
-        blocks.insert(
-            0,
-            Figure(
-                kind="bar",
-                title="The most common paths to the first action",
-                categories=labels,
-                series=[Series(name="customers", values=customers, customers=customers)],
-                unit="customers",
-                caption="Stages in the order each customer first reached them; a missing stage "
-                "was skipped.",
-            ),
-        )
+        blocks.insert(0, paths_figure(ranked, stage_set.names, sum(counts.values())))
     else:
         blocks.insert(0, Text("Nobody reached the action stage yet."))
     return Section(title="Paths to action", blocks=tuple(blocks))
+
+
+def paths_figure(
+    ranked: Sequence[tuple[tuple[int, ...], int]], names: Sequence[str], acted: int
+) -> Figure:
+    """The paths as bands of a Sankey-like figure, aligned on the action: the last column is the
+    action, the one before it the stage reached just before, and so on (a path skips the columns
+    before its first stage)."""
+    depth = max(len(path) for path, _ in ranked)
+    action = names[ranked[0][0][-1]]  # every path ends at the action
+    columns = [f"{n} stage{'s' if n > 1 else ''} before" for n in range(depth - 1, 0, -1)]
+    series = []
+    for path, customers in ranked:
+        skipped = depth - len(path)
+        labels = [""] * skipped + [names[k] for k in path]
+        series.append(
+            Series(
+                name=" > ".join(names[k] for k in path),
+                values=[None] * skipped + [customers] * len(path),
+                customers=[0] * skipped + [customers] * len(path),
+                labels=labels,
+            )
+        )
+    shown = sum(n for _, n in ranked)
+    return Figure(
+        kind="sankey",
+        title="The most common paths to the first action",
+        categories=[*columns, action],
+        series=series,
+        unit="customers",
+        caption=f"The {len(ranked)} most common paths ({shown:,} of the {acted:,} customers who "
+        "acted), each a band as wide as its customers: stages in the order each customer first "
+        "reached them, aligned on the action; a missing stage was skipped.",
+    )
 
 
 def _campaign_section(context: ReportContext, options: AidasOptions) -> Section:

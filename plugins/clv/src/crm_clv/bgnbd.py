@@ -16,6 +16,7 @@ Terms that depend only on x are computed once per distinct x.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from attrs import field, frozen
@@ -32,6 +33,10 @@ from crm_clv.estimation import (
 from crm_clv.newton import maximize_newton
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
+
+if TYPE_CHECKING:
+    from crm_clv.gamma_gamma import GammaGamma
+    from crm_clv.valuation import Predictions, Valuation
 
 NAMES = ("r", "alpha", "a", "b")
 MODEL = "bgnbd"
@@ -294,6 +299,18 @@ class BgNbd:
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))
         zero = np.zeros_like(times)
         return _future_factor(self.params, zero, zero, times)
+
+    def predict(
+        self,
+        summary: CustomerSummary,
+        valuation: Valuation | None = None,
+        spend: GammaGamma | None = None,
+    ) -> Predictions:
+        """Every prediction for every customer of `summary`, intervals included (expected
+        transactions, P(alive), spend, CLV): `crm_clv.valuation.predict` on this model."""
+        from crm_clv.valuation import Valuation, predict
+
+        return predict(self, summary, valuation or Valuation(), spend)
 
     def summary(self) -> dict[str, object]:
         return describe_fit(MODEL, NAMES, self.params, self.estimate)

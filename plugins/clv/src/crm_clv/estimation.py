@@ -146,16 +146,21 @@ def maximize(
     model: str,
     warm_start: tuple[LogLikelihood, float] | None = None,
     hessian: Callable[[FloatArray], FloatArray] | None = None,
+    inverse_hessian: FloatArray | None = None,
 ) -> Estimate:
     """Maximise `log_likelihood` from `start`; a fit that does not converge raises `FitError`.
 
     `warm_start` is (log-likelihood of a subset, its customers): fitted first, roughly, to
     start the full fit near the optimum with a good inverse Hessian. `hessian` replaces the
     default (differences of the gradient), for a likelihood whose gradient is itself numerical.
+    `inverse_hessian` (of the mean negative log-likelihood in log-parameters, positive
+    definite) is BFGS's starting curvature at `start`, for a start already near the optimum.
     """
     x0 = np.log(np.asarray(start, dtype=np.float64))
     gtol = GRADIENT_TOLERANCE * 0.01
     options: dict[str, object] = {"gtol": gtol, "maxiter": 500}
+    if inverse_hessian is not None:
+        options["hess_inv0"] = inverse_hessian
     if warm_start is not None:
         # plain BFGS here: the full fit needs its inverse Hessian, which an early stop loses
         rough = minimize(

@@ -209,6 +209,11 @@ class GammaGamma:
         weight = p * x / (p * x + q - 1)
         return np.asarray((1 - weight) * self.population_mean + weight * m, dtype=np.float64)
 
+    def predict(self, x: FloatArray, mean_spend: FloatArray) -> FloatArray:
+        """The prediction of this model: each customer's expected spend per transaction
+        (`expected_spend`)."""
+        return self.expected_spend(x, mean_spend)
+
     def summary(self) -> dict[str, object]:
         out = describe_fit(MODEL, NAMES, self.params, self.estimate)
         out["warnings"] = list(self.warnings)

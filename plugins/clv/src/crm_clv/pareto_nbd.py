@@ -23,6 +23,7 @@ this hyp2f1 form is kept as the independent check the tests compare the series w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from attrs import field, frozen
@@ -33,12 +34,18 @@ from crm_clv.estimation import (
     FloatArray,
     as_params,
     describe_fit,
+    hessian_of,
     maximize,
     subset_rows,
 )
-from crm_clv.pareto_series import log_branches, log_likelihood_and_gradient
+from crm_clv.pareto_series import ParetoRows, log_branches
 from crm_clv.requirements import DataRequirements
+from crm_clv.score_steps import approach
 from crm_clv.summary import CustomerSummary, WeightedSummary
+
+if TYPE_CHECKING:
+    from crm_clv.gamma_gamma import GammaGamma
+    from crm_clv.valuation import Predictions, Valuation
 
 NAMES = ("r", "alpha", "s", "beta")
 MODEL = "pareto_nbd"
@@ -85,15 +92,67 @@ def _total(params: FloatArray, rows: WeightedSummary) -> float:
     return value if np.isfinite(value) else -np.inf
 
 
-def _value_and_gradient(params: FloatArray, rows: WeightedSummary) -> tuple[float, FloatArray]:
+def _prepared(rows: WeightedSummary) -> ParetoRows:
+    return ParetoRows.of(rows.x, rows.t_x, rows.T, rows.weight)
+
+
+def _value_and_gradient(params: FloatArray, rows: ParetoRows) -> tuple[float, FloatArray]:
     """The fit's objective: the series form, value and analytic gradient in one pass."""
     if np.any(params <= 0) or not np.all(np.isfinite(params)):
         return -np.inf, np.zeros(4)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        value, grad = log_likelihood_and_gradient(params, rows.x, rows.t_x, rows.T, rows.weight)
+        value, grad = rows.log_likelihood_and_gradient(params)
     if not (np.isfinite(value) and np.all(np.isfinite(grad))):
         return -np.inf, np.zeros(4)
     return value, grad
+
+
+def _with_scores(params: FloatArray, rows: ParetoRows) -> tuple[float, FloatArray, FloatArray]:
+    """Value, gradient and per-row scores, for score steps (-inf where not finite)."""
+    if np.any(params <= 0) or not np.all(np.isfinite(params)):
+        return -np.inf, np.zeros(4), np.zeros((4, len(rows.x)))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value, grad, scores = rows.with_scores(params)
+    if not (np.isfinite(value) and np.all(np.isfinite(grad)) and np.all(np.isfinite(scores))):
+        return -np.inf, np.zeros(4), np.zeros((4, len(rows.x)))
+    return value, grad, scores
+
+
+def moment_start(rows: WeightedSummary) -> FloatArray:
+    """A start from the purchase rates x/T as if everyone were alive: Gamma(r, alpha) rates
+    with the mean and variance of x/T (less its Poisson part, E[lambda/T]); lifetimes are
+    started with the same shape and scale. (1, 1, 1, 1) where the data gives no variance."""
+    w, rate = rows.weight, rows.x / np.maximum(rows.T, 1e-12)
+    customers = max(float(w.sum()), 1.0)
+
+    def mean_of(values: FloatArray) -> float:
+        return float(np.add.reduce(w * values)) / customers  # no BLAS (see pareto_series)
+
+    mean = mean_of(rate)
+    spread = mean_of(rate**2) - mean**2 - mean * mean_of(1 / np.maximum(rows.T, 1e-12))
+    if not (mean > 0 and spread > 0 and np.isfinite(spread)):
+        return np.ones(4)
+    alpha = mean / spread
+    return np.array([mean * alpha, alpha, mean * alpha, alpha])
+
+
+def _inverse_curvature(rows: ParetoRows, params: FloatArray) -> FloatArray | None:
+    """Inverse Hessian of the mean negative log-likelihood in log-parameters at `params`, by
+    differences of the gradient; None where it is not positive definite."""
+    value, grad = _value_and_gradient(params, rows)
+    if not np.isfinite(value):
+        return None
+    hessian = hessian_of(lambda p: _value_and_gradient(p, rows), params, grad)
+    curvature = -(params[:, None] * hessian * params[None, :] + np.diag(grad * params))
+    curvature /= max(float(rows.weight.sum()), 1.0)
+    try:
+        inverse = np.linalg.inv((curvature + curvature.T) / 2)
+    except np.linalg.LinAlgError:
+        return None
+    inverse = (inverse + inverse.T) / 2
+    if not (np.all(np.isfinite(inverse)) and np.all(np.linalg.eigvalsh(inverse) > 0)):
+        return None
+    return inverse
 
 
 @frozen
@@ -111,17 +170,30 @@ class ParetoNbd:
         summary: CustomerSummary,
         *,
         requirements: DataRequirements | None = None,
-        start: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+        start: Sequence[float] | None = None,
     ) -> ParetoNbd:
+        """Maximum likelihood from `start` (default: `moment_start`): score steps to near the
+        optimum (on a subset for large data), then BFGS from their curvature."""
         (requirements or DataRequirements()).check(MODEL, len(summary), summary.repeat_buyers())
         rows = summary.weighted()
+        every = _prepared(rows)
+        begin = moment_start(rows) if start is None else start
         subset = subset_rows(len(rows))
-        warm = None
         if subset is not None:
-            part = rows.take(subset)
-            warm = ((lambda p: _value_and_gradient(p, part)), float(part.weight.sum()))
+            # near the optimum on a subset, whose curvature (the objective is a per-customer
+            # mean) starts BFGS on the full data: 5 full passes at 200,000 instead of 8
+            part = _prepared(rows.take(subset))
+            near, _ = approach(lambda p: _with_scores(p, part), begin, part.weight)
+            inverse = _inverse_curvature(part, near)
+        else:
+            near, inverse = approach(lambda p: _with_scores(p, every), begin, every.weight)
         estimate = maximize(
-            lambda p: _value_and_gradient(p, rows), start, NAMES, rows.customers, MODEL, warm
+            lambda p: _value_and_gradient(p, every),
+            near.tolist(),
+            NAMES,
+            rows.customers,
+            MODEL,
+            inverse_hessian=inverse,
         )
         return cls(estimate.params, estimate)
 
@@ -156,6 +228,18 @@ class ParetoNbd:
         r, alpha, s, beta = self.params
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))
         return np.asarray(r / alpha * _lifetime_integral(s, beta + 0 * times, times))
+
+    def predict(
+        self,
+        summary: CustomerSummary,
+        valuation: Valuation | None = None,
+        spend: GammaGamma | None = None,
+    ) -> Predictions:
+        """Every prediction for every customer of `summary`, intervals included (expected
+        transactions, P(alive), spend, CLV): `crm_clv.valuation.predict` on this model."""
+        from crm_clv.valuation import Valuation, predict
+
+        return predict(self, summary, valuation or Valuation(), spend)
 
     def summary(self) -> dict[str, object]:
         return describe_fit(MODEL, NAMES, self.params, self.estimate)

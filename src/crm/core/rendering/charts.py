@@ -156,6 +156,8 @@ def _height(figure: Figure) -> float:
         return max(2.5, 1.2 + len(figure.categories) * max(per_category, 0.3))
     if figure.kind == "heatmap":
         return max(3.0, 1.2 + 0.7 * len(figure.series))
+    if figure.kind == "sankey":
+        return 3.6
     return 2.8
 
 
@@ -170,7 +172,8 @@ def _set_margins(drawing: Any, figure: Figure, height: float) -> None:
     else:
         labels = ()
     label_inches = 0.07 * max((len(label) for label in labels), default=4)
-    left = 0.45 + max(0.35, label_inches)
+    # A Sankey-like figure has no value axis: its labels sit beside its nodes.
+    left = 0.25 if figure.kind == "sankey" else 0.45 + max(0.35, label_inches)
     drawing.subplots_adjust(
         left=left / WIDTH_INCHES,
         right=1 - 0.25 / WIDTH_INCHES,
@@ -199,6 +202,10 @@ def figure_svg(figure: Figure, *, salt: str = "crm") -> str:
             _line(axes, figure)
         elif figure.kind == "scatter":
             _scatter(axes, figure)
+        elif figure.kind == "sankey":
+            from crm.core.rendering.sankey import draw_sankey
+
+            draw_sankey(axes, figure, PALETTE)
         else:
             _heatmap(axes, figure, drawing)
         axes.set_title(figure.title, loc="left", fontsize=10)
