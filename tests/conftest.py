@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from crm import Metric, ScorerSpec, Segment, SegmentationSpec, hookimpl
-from crm.testing import engine  # noqa: F401  (the SQLite + PostgreSQL fixture)
+from crm.testing import engine, isolated_cache_dir  # noqa: F401  (SQLite + PostgreSQL; caches)
 
 # Property tests: a few seconds of examples per property in CI ("ci", the default), thousands
 # locally with CRM_HYPOTHESIS_PROFILE=long (or HYPOTHESIS_PROFILE). Examples reuse one database per test and clean it up,

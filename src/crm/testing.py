@@ -2,6 +2,8 @@
 
 Use them from a conftest.py with ``from crm.testing import engine  # noqa: F401``.
 
+- `isolated_cache_dir` (autouse once imported): caches written during the test session, such as
+  crm-idic's duplicate search, go to a temporary directory (`CRM_CACHE_DIR`), not the user's.
 - `engine`: an empty crm database with the schema created, parametrized over a SQLite file and a
   fresh schema on the PostgreSQL server at CRM_TEST_POSTGRESQL_URL (default: the local server,
   database "test"). Where that server cannot be reached the PostgreSQL case is skipped with the
@@ -51,6 +53,15 @@ def postgresql_engine() -> Iterator[Engine]:
         with base.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         base.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`CRM_CACHE_DIR` set to a directory of this session (subprocesses inherit it)."""
+    directory = tmp_path_factory.mktemp("crm-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRM_CACHE_DIR", str(directory))
+        yield directory
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

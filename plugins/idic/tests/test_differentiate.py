@@ -126,7 +126,7 @@ def test_engagement_actions_consent_and_the_idic_view(
     assert found.without_consent == {"sms": 1, "email": 1}
     aggregate, per_customer = idic_tables(result, missing)
     assert {row[0]: row[1] for row in aggregate.rows} == {
-        "identify": 0, "differentiate": 0, "interact": 1, "customize": 1,
+        "identify": "not run", "differentiate": 0, "interact": 1, "customize": 1,
     }  # fmt: skip
     assert per_customer.rows[2][-1] == "interact customize"  # X: old visit, default action
 

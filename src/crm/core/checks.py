@@ -112,18 +112,14 @@ def check_config(
     `reserved_commands`: the core command names, to check that no plugin command clashes with
     them (the CLI passes its own; None skips the command check).
     """
-    from crm.core.pipeline import (
-        check_plugin_tables,
-        configure_options,
-        plan_segmentation,
-        rule_segmenters,
-    )
+    from crm.core.pipeline import check_plugin_tables, configure_options, plan_segmentation
     from crm.core.plugins import (
         CrmHooks,
         installed_plugins,
         make_plugin_manager,
         not_installed_error,
     )
+    from crm.core.rule_planning import names_only_catalog, rule_segmenters
 
     extra = tuple(extra_plugins)
     source = path.name
@@ -164,7 +160,8 @@ def check_config(
         except CrmError as exc:
             problems.add(exc)
             try:  # the rules need only column names, not the plugins' options
-                rule_segmenters(config, registry, available, stage_columns)
+                catalog = names_only_catalog(config, registry, available, stage_columns)
+                rule_segmenters(config, registry, catalog)
             except CrmError as rule_exc:
                 problems.add(rule_exc)
         else:

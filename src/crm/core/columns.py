@@ -104,13 +104,23 @@ class ColumnTable:
     #: The metrics of kind "money": held in minor units in `scores`, read in currency units.
     money: Collection[str] = ()
     _cache: dict[str, NDArray[Any]] = field(factory=dict, init=False)
+    #: Segmentations' segment names by segmentation, added as each segmentation runs.
+    _segments: dict[str, NDArray[Any]] = field(factory=dict, init=False)
+
+    def add_text(self, name: str, values: NDArray[Any]) -> None:
+        """A text column computed during the run (a segmentation's segment names); a name the
+        table already answers keeps its meaning."""
+        if name not in self:
+            self._segments[name] = values
 
     def __contains__(self, name: object) -> bool:
         if self.attributes is not None and name in WithAttributes(()):
             return True
-        return name in BASE_COLUMNS or name in self.scores
+        return name in BASE_COLUMNS or name in self.scores or name in self._segments
 
     def __getitem__(self, name: str) -> NDArray[Any]:
+        if name in self._segments:
+            return self._segments[name]
         if name in self.scores and name not in self.money:
             return self.scores[name]
         if name not in self._cache:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from attrs import field, frozen
-from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn
 
 from crm.core.config_file import parse_toml, read_config_file
 from crm.core.config_problems import describe_type, problem_lines
@@ -82,12 +82,17 @@ class ImportConfig:
     keep_extra: bool = False
 
 
+#: The `when` of a rule: one condition as a string, or a list of conditions that must all hold.
+#: Plugins type their own rules' conditions with it (crm_idic's next-best actions).
+Conditions = typing.NewType("Conditions", tuple[str, ...])
+
+
 @frozen
 class RuleConfig:
     """One rule: customers matching every condition in `when` get `segment`."""
 
     segment: str
-    when: tuple[str, ...]
+    when: Conditions
     description: str = ""
     action: str = ""
 
@@ -215,14 +220,7 @@ def _make_converter() -> cattrs.Converter:
         lambda t: t == tuple[str, ...],
         lambda v, _: _not_list(v) if isinstance(v, str) else _tuple_of_str(v),
     )
-    conv.register_structure_hook(
-        RuleConfig,
-        _table_only(
-            make_dict_structure_fn(
-                RuleConfig, conv, when=override(struct_hook=lambda v, _: _tuple_of_str(v))
-            )
-        ),
-    )
+    conv.register_structure_hook(Conditions, lambda v, _: Conditions(_tuple_of_str(v)))
     conv.register_unstructure_hook(
         RuleConfig,
         lambda rule: {

@@ -7,7 +7,7 @@ facts with one SQL aggregate and runs the scorers and segmenters on numpy column
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -16,7 +16,7 @@ import numpy as np
 from attrs import frozen
 from sqlalchemy import Connection, func, select
 
-from crm.core.columns import BASE_COLUMNS, ColumnTable, WithAttributes, attribute_reader
+from crm.core.columns import ColumnTable, attribute_reader
 from crm.core.components import (
     Metric,
     NoOptions,
@@ -30,10 +30,12 @@ from crm.core.components import (
 from crm.core.config import CORE_TABLES, CrmConfig, structure_options
 from crm.core.errors import ConfigError, PluginError, blamed_on
 from crm.core.facts import Facts, profiling_refused_query
-from crm.core.key_paths import key_part, key_path
+from crm.core.key_paths import key_part
 from crm.core.registry import Registry
+from crm.core.rule_planning import catalog_of, column_problems, rule_segmenters
 from crm.core.schema import Tables
 from crm.core.segment import Segment
+from crm.core.segmentation_order import run_order
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -164,9 +166,6 @@ def plan_segmentation(
         model = build(staged.plugin, "stage model", staged.spec.name, staged.spec.factory)
         stage_models.append(Configured(staged.spec.name, staged.plugin, model))
 
-    # A stage model's stage is a text column segmentations can test (`funnel == 'customer'`).
-    stage_columns = tuple(model.name for model in stage_models)
-    available = WithAttributes((*BASE_COLUMNS, *metrics, *stage_columns))
     segmenters: list[Configured[Segmenter]] = []
     for item in registry.segmentations:
         segmentation: SegmentationSpec = item.spec
@@ -175,59 +174,35 @@ def plan_segmentation(
     try:
         segmenters.extend(
             Configured(name, "crm.toml", segmenter)
-            for name, segmenter in rule_segmenters(config, registry, available, stage_columns)
+            for name, segmenter in rule_segmenters(config, registry)
         )
     except ConfigError as exc:
         problems.extend(exc.lines)
+    # A stage model's stage and a segmentation's segment are text columns segmentations can
+    # test (`funnel == 'customer'`, `rfm in ["Champions", "Lost"]`).
+    catalog = catalog_of(
+        metrics,
+        {m.name: None if m.component is None else m.component.stages for m in stage_models},
+        {s.name: None if s.component is None else s.component.segments for s in segmenters},
+    )
+    problems.extend(
+        column_problems(((s.name, s.component) for s in segmenters if s.component), catalog)
+    )
     if problems:
         raise ConfigError(problems)
     for configured in segmenters:
-        unknown = [c for c in configured.component.inputs if c not in available]
+        unknown = [c for c in configured.component.inputs if c not in catalog.names]
         if unknown:
             raise PluginError(
                 configured.plugin,
                 f"segmentation {configured.name!r} reads {', '.join(map(repr, unknown))}, which no "
-                f"enabled scorer provides (available: {', '.join(available)})",
+                f"enabled scorer provides (available: {', '.join(catalog.names)})",
             )
-    return SegmentationPlan(tuple(scorers), metrics, tuple(stage_models), tuple(segmenters))
-
-
-def rule_segmenters(
-    config: CrmConfig,
-    registry: Registry,
-    available: Collection[str],
-    stage_columns: Collection[str],
-) -> list[tuple[str, Segmenter]]:
-    """Every `[segmentations.<name>]` of crm.toml, built and checked against the columns; one
-    ConfigError with the problems of all of them."""
-    from crm.core.rules import TEXT_COLUMNS, RuleSegmenter
-
-    source = config.path.name if config.path is not None else "crm.toml"
-    built: list[tuple[str, Segmenter]] = []
-    problems: list[str] = []
-    for name, rule_config in config.segmentations.items():
-        if name in registry.segmentations:
-            problems.append(
-                f"{source}: {key_path(('segmentations', name))}: the name is taken by plugin "
-                f"{registry.segmentations[name].plugin!r}; choose another name"
-            )
-            continue
-        try:
-            segmenter = RuleSegmenter.from_config(
-                name,
-                rule_config,
-                available_columns=available,
-                source=source,
-                # attributes.<key> hold the text of the file they came from.
-                text_columns=WithAttributes((*TEXT_COLUMNS, *stage_columns)),
-            )
-        except ConfigError as exc:
-            problems.extend(exc.lines)
-            continue
-        built.append((name, segmenter))
-    if problems:
-        raise ConfigError(problems)
-    return built
+    by_name = {s.name: s for s in segmenters}
+    order = run_order(list(by_name), {s.name: s.component.inputs for s in segmenters})
+    return SegmentationPlan(
+        tuple(scorers), metrics, tuple(stage_models), tuple(by_name[name] for name in order)
+    )
 
 
 @frozen
@@ -376,16 +351,17 @@ def run_segmentation(
     for segmenter in plan.segmenters:
         with blamed_on(segmenter.plugin, f"segmentation {segmenter.name!r}"):
             codes = np.asarray(segmenter.component.assign(columns), dtype=np.int64)
-        outcomes.append(
-            _checked_outcome(
-                segmenter.plugin,
-                "segmentation",
-                segmenter.name,
-                tuple(segmenter.component.segments),
-                codes,
-                len(facts),
-            )
+        outcome = _checked_outcome(
+            segmenter.plugin,
+            "segmentation",
+            segmenter.name,
+            tuple(segmenter.component.segments),
+            codes,
+            len(facts),
         )
+        outcomes.append(outcome)
+        # Segmentations that read this one run after it (plan order).
+        columns.add_text(segmenter.name, outcome.segment_names())
     return SegmentationResult(
         as_of=as_of,
         facts=facts,

@@ -17,9 +17,16 @@ A condition is `<column> <op> <value>` (see `crm.core.conditions`): parsed, neve
 Python; a missing value never matches. Money columns hold currency units: `rfm.monetary >= 1000`
 means 1000.00, like `revenue >= 1000`.
 
+A segmentation's name is a text column holding each customer's segment in it, so one rule
+segmentation can read another (`rfm in ["Champions", "Lost"]`); the pipeline runs a
+segmentation after the ones it reads (`crm.core.segmentation_order`).
+
 Load-time checks: malformed conditions, unknown columns (with a did-you-mean), a string compared
-with a numeric column or a number with a text column, and rules that can never match because an
-earlier rule's conditions are a subset of theirs.
+with a numeric column or a number with a text column, a segment the segmentation read does not
+have (with a did-you-mean), and rules that can never match because an earlier rule's conditions
+are a subset of theirs. Parsing and the unreachable-rule check happen when the segmenter is
+built; the column checks need the columns of every enabled plugin, so the pipeline runs them
+(`RuleSegmenter.column_problems`) once everything is built, for plugins' rule segmenters too.
 
 numpy is imported where columns are evaluated, not at module import: plugins import this module
 when they are loaded, and `crm --help` must stay fast.
@@ -27,15 +34,14 @@ when they are loaded, and `crm --help` must stay fast.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from attrs import frozen
+from attrs import field, frozen
 
+from crm.core.column_catalog import ColumnCatalog, condition_problem
 from crm.core.conditions import (
     EXPECTED_FORM,
-    ORDERED_OPS,
     Condition,
     ConditionError,
     Op,
@@ -72,6 +78,8 @@ class Rule:
 
     segment: Segment
     conditions: tuple[Condition, ...]
+    #: Where the rule was written (`segmentations.region.rules[0]`), for messages.
+    key_path: str = field(default="", eq=False)
 
 
 RuleInput = tuple[str | Segment, str | Sequence[str]]
@@ -86,6 +94,8 @@ class RuleSegmenter:
 
     rules: tuple[Rule, ...]
     default: Segment | None = None
+    #: The file the rules came from, for messages.
+    source: str = field(default="rules", eq=False)
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -120,17 +130,32 @@ class RuleSegmenter:
             undecided &= ~hit
         return codes
 
+    def column_problems(self, catalog: ColumnCatalog) -> list[str]:
+        """One line per condition that reads an unknown column or segment, or compares a
+        column with the wrong kind of value, naming the condition's key path."""
+        problems = []
+        for rule in self.rules:
+            for j, condition in enumerate(rule.conditions):
+                message = condition_problem(condition, catalog)
+                if message:
+                    where = f"{rule.key_path}.when" + (f"[{j}]" if len(rule.conditions) > 1 else "")
+                    problems.append(f"{self.source}: {where}: {message}")
+        return problems
+
     @classmethod
     def from_config(
         cls,
         name: str,
         config: RuleSegmentationConfig,
         *,
-        available_columns: Collection[str],
+        available_columns: Collection[str] | None,
         source: str,
         text_columns: Collection[str] = TEXT_COLUMNS,
     ) -> RuleSegmenter:
-        """Build `[segmentations.<name>]`, raising ConfigError lines that name the key path."""
+        """Build `[segmentations.<name>]`, raising ConfigError lines that name the key path.
+
+        Columns are checked only when `available_columns` is given (the pipeline checks them
+        with every enabled plugin's columns and segments)."""
         entries = [
             (Segment(rule.segment, rule.description, rule.action), rule.when)
             for rule in config.rules
@@ -142,6 +167,7 @@ class RuleSegmenter:
             text_columns=text_columns,
             source=source,
             key_path=f"segmentations.{name}",
+            rule_keys=None,
         )
 
     @classmethod
@@ -153,11 +179,16 @@ class RuleSegmenter:
         available_columns: Collection[str] | None = None,
         text_columns: Collection[str] = TEXT_COLUMNS,
         source: str = "rules",
+        key_path: str = "",
+        rule_keys: Sequence[str] | None = None,
     ) -> RuleSegmenter:
         """Build from Python: `[("VIP", ["rfm.m >= 4", "purchases >= 3"]), ("DE", "country == 'DE'")]`.
 
         Segments may be given as names or as `Segment`s (with description and action). Columns are
-        checked only when `available_columns` is given; the pipeline checks `inputs` anyway.
+        checked only when `available_columns` is given; otherwise the pipeline checks them at
+        load time, as for crm.toml's rules. Messages name `<key_path>.<rule key>`, the rule keys
+        being `rule_keys` (one per rule, such as `rules[3]` for rules given in another order
+        than the file's) or `rules[i]`.
         """
         entries = [
             (
@@ -172,7 +203,8 @@ class RuleSegmenter:
             available_columns=available_columns,
             text_columns=text_columns,
             source=source,
-            key_path="",
+            key_path=key_path,
+            rule_keys=rule_keys,
         )
 
 
@@ -184,39 +216,44 @@ def _build(
     text_columns: Collection[str],
     source: str,
     key_path: str,
+    rule_keys: Sequence[str] | None,
 ) -> RuleSegmenter:
     problems: list[str] = []
 
+    def path(where: str) -> str:
+        return f"{key_path}.{where}" if key_path else where
+
     def problem(where: str, message: str) -> None:
-        path = f"{key_path}.{where}" if key_path else where
-        problems.append(f"{source}: {path}: {message}")
+        problems.append(f"{source}: {path(where)}: {message}")
 
     if not entries:
         problem("rules", "expected at least one rule")
+    keys = list(rule_keys or (f"rules[{i}]" for i in range(len(entries))))
+    catalog = None if available_columns is None else ColumnCatalog(available_columns, text_columns)
     rules: list[Rule] = []
-    for i, (segment, when) in enumerate(entries):
+    for key, (segment, when) in zip(keys, entries, strict=True):
         if not segment.name.strip():
-            problem(f"rules[{i}].segment", "expected a segment name (a non-empty string)")
+            problem(f"{key}.segment", "expected a segment name (a non-empty string)")
         conditions: list[Condition] = []
         for j, text in enumerate(when):
-            where = f"rules[{i}].when" + (f"[{j}]" if len(when) > 1 else "")
+            where = f"{key}.when" + (f"[{j}]" if len(when) > 1 else "")
             try:
                 condition = Condition.parse(text)
             except ConditionError as exc:
                 problem(where, str(exc))
                 continue
-            message = _column_problem(condition, available_columns, text_columns)
+            message = condition_problem(condition, catalog) if catalog is not None else None
             if message:
                 problem(where, message)
             conditions.append(condition)
-        rules.append(Rule(segment, tuple(conditions)))
+        rules.append(Rule(segment, tuple(conditions), key_path=path(key)))
     if not problems:
         for i, rule in enumerate(rules):
             earlier = _shadowing_rule(rules[:i], rule)
             if earlier is not None:
                 problem(
-                    f"rules[{i}]",
-                    f"the rule for {rule.segment.name!r} can never match: rules[{earlier}] "
+                    keys[i],
+                    f"the rule for {rule.segment.name!r} can never match: {keys[earlier]} "
                     f"(segment {rules[earlier].segment.name!r}) comes first and matches every "
                     "customer it would match",
                 )
@@ -224,7 +261,7 @@ def _build(
         if default is not None and catch_all is not None:
             problem(
                 "default",
-                f"the default can never apply: rules[{catch_all}] has no conditions and matches "
+                f"the default can never apply: {keys[catch_all]} has no conditions and matches "
                 "every customer",
             )
     if problems:
@@ -234,27 +271,7 @@ def _build(
         default_segment = Segment(
             default_segment.name, "customers that match no rule", default_segment.action
         )
-    return RuleSegmenter(rules=tuple(rules), default=default_segment)
-
-
-def _column_problem(
-    condition: Condition,
-    available: Collection[str] | None,
-    text_columns: Collection[str],
-) -> str | None:
-    column = condition.column
-    if available is not None and column not in available:
-        close = difflib.get_close_matches(column, list(available), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        known = ", ".join(sorted(available)) or "none"
-        return f"unknown column {column!r}{hint} (known: {known})"
-    if column in text_columns and not condition.text_value:
-        if condition.op in ORDERED_OPS:
-            return f"{column!r} holds text; compare it with == != in or not in and quoted strings"
-        return f"{column!r} holds text; compare it with a quoted string, got {condition}"
-    if column not in text_columns and condition.text_value:
-        return f"{column!r} holds numbers; compare it with a number, got {condition}"
-    return None
+    return RuleSegmenter(rules=tuple(rules), default=default_segment, source=source)
 
 
 def _shadowing_rule(earlier: Sequence[Rule], rule: Rule) -> int | None:

@@ -15,6 +15,7 @@ from crm_idic.options import IdicOptions
 
 if TYPE_CHECKING:
     import click
+    from sqlalchemy import Connection
 
     from crm import CrmConfig, Registry, Segmenter
     from crm_idic.report import IdicReport
@@ -131,6 +132,14 @@ def configure(config: CrmConfig, registry: Registry) -> None:
             "crm.toml: plugins.enabled: list 'clv' before 'idic', so that idic's value tiers "
             "can read the predicted CLV (or set idic.value.measure = 'revenue')"
         )
+
+
+@hookimpl
+def customer_erased(connection: Connection, customer_key: int) -> None:
+    """The cached duplicate links name customers by key: drop this database's cache."""
+    from crm_idic.identify.cache import forget_database
+
+    forget_database(connection)
 
 
 @hookimpl

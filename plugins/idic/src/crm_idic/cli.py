@@ -32,8 +32,10 @@ def identify(
     """List clusters of customers that look like one person: evidence per field, match weight
     (log2 odds) and decision (merge at or above [idic.identify] merge_weight, review down to
     review_weight). The survivor of a cluster is its earliest created customer."""
+    from crm.core.customer_version import customers_version
     from crm.core.database import read_only_connection
     from crm_idic.identify import identify as find
+    from crm_idic.identify.cache import store, strongest_links
     from crm_idic.identify.tables import cluster_table, model_table
 
     if min_weight is not None and not merge:
@@ -41,7 +43,10 @@ def identify(
     project = get_app(ctx).project
     options = project.options["idic"].identify
     with read_only_connection(project.engine) as connection:
+        version = customers_version(connection, project.tables)  # before reading: see cache.py
         found = find(connection, project.tables, options)
+    # The next `crm segment` reuses this search while the customers stay as they are.
+    store(version, options, strongest_links(found))
     pairs = found.pairs
     click.echo(
         f"{len(found.records)} customers, {len(pairs)} candidate pairs"
@@ -118,5 +123,11 @@ def idic(ctx: click.Context, per_customer: bool, fmt: str, output: Path | None) 
     result = project.segment(store=False)
     with read_only_connection(project.engine) as connection:
         missing = missing_steps(result, connection, project.tables, project.options["idic"])
+    if missing["identify"] is None:
+        click.echo(
+            "identify: not run ([idic] identify_in_runs = false); `crm identify` lists the "
+            "possible duplicates",
+            err=True,
+        )
     aggregate, customers = idic_tables(result, missing)
     emit(customers if per_customer else aggregate, fmt, output)

@@ -3,7 +3,7 @@ applied (`crm actions`), and which IDIC step each customer still misses (`crm id
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -124,8 +124,9 @@ def last_interactions(
 
 def missing_steps(
     result: SegmentationResult, connection: Connection, tables: Tables, options: IdicOptions
-) -> dict[str, NDArray[np.bool_]]:
-    """Per IDIC step, which customers miss it (see the README)."""
+) -> dict[str, NDArray[np.bool_] | None]:
+    """Per IDIC step, which customers miss it (see the README); None for identify when runs
+    do not identify (`[idic] identify_in_runs = false`): not known, rather than "nobody"."""
     facts, scores = result.facts, result.scores
     duplicate = np.nan_to_num(scores["idic.duplicate_weight"], nan=-np.inf)
     last = last_interactions(connection, tables, facts.customer_id, facts.as_of)
@@ -133,7 +134,9 @@ def missing_steps(
     codes, segments = _outcome(result, "idic_action")
     default = len(segments) - 1 if options.actions.rules else 0
     return {
-        "identify": duplicate >= options.identify.review_weight,
+        "identify": duplicate >= options.identify.review_weight
+        if options.identify_in_runs
+        else None,
         "differentiate": ~np.isfinite(scores["idic.potential"])
         | ~np.isfinite(scores["idic.value"]),
         "interact": np.isnat(last) | (last < window),
@@ -141,21 +144,29 @@ def missing_steps(
     }
 
 
+NOT_RUN = "not run"
+
+
 def idic_tables(
-    result: SegmentationResult, missing: dict[str, NDArray[np.bool_]]
+    result: SegmentationResult, missing: Mapping[str, NDArray[np.bool_] | None]
 ) -> tuple[Table, Table]:
-    """(aggregate, per customer): customers missing each step, and each customer's steps."""
+    """(aggregate, per customer): customers missing each step, and each customer's steps; a
+    step that was not checked (None) shows "not run"."""
     total = len(result.facts)
+
+    def count(step: str) -> tuple[object, object]:
+        column = missing[step]
+        if column is None:
+            return NOT_RUN, None
+        return int(column.sum()), round(float(column.mean()), 4) if total else 0.0
+
+    def state(step: str, k: int) -> str:
+        column = missing[step]
+        return NOT_RUN if column is None else "missing" if column[k] else "ok"
+
     aggregate = Table(
         columns=("step", "customers_missing", "share"),
-        rows=tuple(
-            (
-                step,
-                int(missing[step].sum()),
-                round(float(missing[step].mean()), 4) if total else 0.0,
-            )
-            for step in STEPS
-        ),
+        rows=tuple((step, *count(step)) for step in STEPS),
         title=f"IDIC steps missing, {total} customers",
     )
     per_customer = Table(
@@ -163,8 +174,8 @@ def idic_tables(
         rows=tuple(
             (
                 result.facts.external_id[k],
-                *("missing" if missing[s][k] else "ok" for s in STEPS),
-                " ".join(s for s in STEPS if missing[s][k]),
+                *(state(s, k) for s in STEPS),
+                " ".join(s for s in STEPS if state(s, k) == "missing"),
             )
             for k in range(total)
         ),

@@ -15,6 +15,7 @@ import cattrs
 from attrs import field, frozen
 from cattrs.errors import AttributeValidationNote
 
+from crm.core.config import Conditions
 from crm_idic.identify.fields import BLOCKING_KEYS, FIELD_LEVELS
 
 #: Candidate pairs: two customers are compared when they agree on every key of one rule.
@@ -100,6 +101,9 @@ class IdentifyOptions:
     #: Larger clusters are sent to review whole: a long chain of links is rarely one person.
     max_cluster_size: int = 6
     fields: Mapping[str, FieldProbabilities] = field(factory=dict)
+    #: Fields whose exact agreement weighs by the frequency of the value agreed on (a rare
+    #: name counts more than a common one; see crm_idic.identify.frequencies).
+    term_frequencies: tuple[str, ...] = tuple(FIELD_LEVELS)
     seed: int = 20261201
 
     def __attrs_post_init__(self) -> None:
@@ -144,12 +148,11 @@ class IdentifyOptions:
                     "review covers the weights below automatic merging",
                 )
             )
-        unknown_required = [f for f in self.merge_requires if f not in FIELD_LEVELS]
-        if unknown_required:
-            known = ", ".join(FIELD_LEVELS)
-            problems.append(
-                ("merge_requires", f"unknown fields {unknown_required}; expected some of {known}")
-            )
+        for key in ("merge_requires", "term_frequencies"):
+            unknown_fields = [f for f in getattr(self, key) if f not in FIELD_LEVELS]
+            if unknown_fields:
+                known = ", ".join(FIELD_LEVELS)
+                problems.append((key, f"unknown fields {unknown_fields}; expected some of {known}"))
         for name, given in self.fields.items():
             if name not in FIELD_LEVELS:
                 known = ", ".join(FIELD_LEVELS)
@@ -274,12 +277,14 @@ class PotentialOptions:
 @frozen(kw_only=True)
 class ActionRule:
     """One next-best action: customers matching every condition of `when` get it, highest
-    `priority` first (conditions as in rule segmentations, over any column or score)."""
+    `priority` first (conditions as in rule segmentations, over any column, score or other
+    segmentation's segment)."""
 
     action: str
     channel: str
     priority: int
-    when: tuple[str, ...]
+    #: One condition, or a list that must all hold (as a rule segmentation's `when`).
+    when: Conditions
     description: str = ""
 
 
@@ -306,7 +311,8 @@ class IdicOptions:
     engagement: EngagementOptions = field(factory=EngagementOptions)
     potential: PotentialOptions = field(factory=PotentialOptions)
     actions: ActionsOptions = field(factory=ActionsOptions)
-    #: Whether `crm segment` runs identification for the `idic.duplicate_weight` metric.
+    #: Whether `crm segment` publishes the `idic.duplicate_weight` metric: from the cached
+    #: search while the customers are unchanged (crm_idic.identify.cache), else by searching.
     identify_in_runs: bool = True
     #: `crm idic`: a customer without an interaction in this many days misses "interact".
     interact_within_days: int = 180

@@ -30,19 +30,21 @@ def value_column(context: ScoringContext, options: IdicOptions) -> NDArray[np.fl
 
 
 def _duplicate_weight(context: ScoringContext, options: IdicOptions) -> NDArray[np.float64]:
-    from crm_idic.identify import identify
+    """Each customer's strongest link to a possible duplicate (NaN: none), from the cache of
+    `crm_idic.identify.cache` while the customers are unchanged."""
+    from crm_idic.identify.cache import duplicate_links
 
     facts = context.facts
     out = np.full(len(facts), np.nan)
     if not options.identify_in_runs or len(facts) < 2:
         return out
-    found = identify(context.connection, context.tables, options.identify)
-    c = found.clusters
-    shown = c.pair >= 0
-    weight = found.weight[c.pair[shown]]
-    for ends in (c.member[shown], c.survivor[shown]):
-        positions = facts.index_of(found.records.customer_id[ends])
-        np.fmax.at(out, positions, weight)
+    keys, weights = duplicate_links(context.connection, context.tables, options.identify)
+    if keys.size == 0:
+        return out
+    # Customers left out of the facts (no consent to profiling) are dropped, not misplaced.
+    positions = np.minimum(facts.index_of(keys), len(facts) - 1)
+    known = facts.customer_id[positions] == keys
+    out[positions[known]] = weights[known]
     return out
 
 

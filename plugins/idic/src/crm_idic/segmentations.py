@@ -36,7 +36,12 @@ def make_abcd(_options: IdicOptions) -> AbcdSegmenter:
 
 def ordered_rules(options: IdicOptions) -> list[ActionRule]:
     """The action rules, highest priority first (ties keep the file's order)."""
-    return sorted(options.actions.rules, key=lambda rule: -rule.priority)
+    return [options.actions.rules[i] for i in _priority_order(options)]
+
+
+def _priority_order(options: IdicOptions) -> list[int]:
+    rules = options.actions.rules
+    return sorted(range(len(rules)), key=lambda i: -rules[i].priority)
 
 
 def action_label(action: str, channel: str) -> str:
@@ -44,11 +49,17 @@ def action_label(action: str, channel: str) -> str:
 
 
 def make_actions(options: IdicOptions) -> RuleSegmenter:
-    """A rule segmenter over the action rules; the segment is "<action> [<channel>]"."""
+    """A rule segmenter over the action rules; the segment is "<action> [<channel>]".
+
+    Built like a crm.toml rule segmentation: parsed and checked for unreachable rules here,
+    its columns (scores, other segmentations' segments) checked by crm at load time, with the
+    rules' own key paths (`idic.actions.rules[i]`, `i` as written, not in priority order)."""
     from crm.core.rules import RuleSegmenter
 
-    rules = ordered_rules(options)
+    order = _priority_order(options)
+    rules = [options.actions.rules[i] for i in order]
     default = options.actions.default
+    fallback = Segment(action_label(default.action, default.channel), "default", default.action)
     entries = [
         (
             Segment(
@@ -60,13 +71,9 @@ def make_actions(options: IdicOptions) -> RuleSegmenter:
         )
         for rule in rules
     ]
+    where = {"source": "crm.toml", "key_path": "idic.actions"}
     if not entries:
-        entries = [
-            (Segment(action_label(default.action, default.channel), "default", default.action), [])
-        ]
-        return RuleSegmenter.from_rules(entries, source="crm.toml")
+        return RuleSegmenter.from_rules([(fallback, [])], rule_keys=["default"], **where)
     return RuleSegmenter.from_rules(
-        entries,
-        default=Segment(action_label(default.action, default.channel), "default", default.action),
-        source="crm.toml",
+        entries, default=fallback, rule_keys=[f"rules[{i}]" for i in order], **where
     )

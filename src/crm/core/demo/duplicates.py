@@ -20,6 +20,7 @@ so the original customers and interactions are the same bytes with or without du
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -136,13 +137,21 @@ def _birth_date(rng: np.random.Generator, born: str) -> str:
     return born
 
 
-def _household(rng: np.random.Generator, people: People, row: int) -> tuple[str, str, str]:
-    """(name, e-mail, birth date) of someone else living with customer `row`."""
+def _household(
+    rng: np.random.Generator, people: People, row: int, mailboxes: Counter[str]
+) -> tuple[str, str, str]:
+    """(name, e-mail, birth date) of someone else living with customer `row`.
+
+    Namesakes in different households get numbered mailboxes (`lena.weber.home2@...`), as the
+    originals do: a provider never gives one address to two people, and two records with the
+    same name and the same address would be one person, whatever the truth file said."""
     first, _, last = people.name[row].partition(" ")
     country = next(c for c in COUNTRIES if c.name == people.country[row])
     pool = [n for names in NAMES[country.names][:2] for n in names if n != first]
     other = pool[int(rng.integers(0, len(pool)))]
-    email = f"{_ascii(other).lower()}.{_ascii(last).lower()}.home@example.org"
+    local = f"{_ascii(other).lower()}.{_ascii(last).lower()}.home"
+    mailboxes[local] += 1
+    email = f"{local}{mailboxes[local] if mailboxes[local] > 1 else ''}@example.org"
     year = int(rng.integers(1950, 2004))
     born = date(year, int(rng.integers(1, 13)), int(rng.integers(1, 29))).isoformat()
     return f"{other} {last}", email, born
@@ -162,6 +171,7 @@ def plant_duplicates(
     ].astype(np.int64)
     is_duplicate = np.r_[np.ones(duplicates, bool), np.zeros(households, bool)]
     names, emails, phones, births, cities = [], [], [], [], []
+    mailboxes: Counter[str] = Counter()
     for row, same in zip(source.tolist(), is_duplicate.tolist(), strict=True):
         city = str(people.city[row])
         if same:
@@ -172,7 +182,7 @@ def plant_duplicates(
             roll = rng.random()
             cities.append("" if roll < 0.15 else _typo(rng, city) if roll < 0.20 else city)
         else:
-            name, email, born = _household(rng, people, row)
+            name, email, born = _household(rng, people, row, mailboxes)
             names.append(name)
             emails.append(email)
             phones.append(people.phone[row])

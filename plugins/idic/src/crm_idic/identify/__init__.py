@@ -5,8 +5,8 @@
     found.merges()        # (survivor, merged ids, reason) per automatic merge cluster
 
 Steps: load and normalise (`records`), candidate pairs by blocking rules (`blocking`),
-agreement levels per field (`compare`), u from random pairs and m by EM (`model`), guarded
-clustering (`clusters`). Nothing is written; merging is `crm.Project.merge_many`.
+agreement levels per field (`compare`), u from random pairs and m by EM (`model`), exact
+agreement weighed by how common the value is (`frequencies`), guarded clustering (`clusters`). Nothing is written; merging is `crm.Project.merge_many`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ from crm_idic.identify.blocking import Pairs, candidate_pairs
 from crm_idic.identify.clusters import Clusters, cluster_rows
 from crm_idic.identify.compare import compare
 from crm_idic.identify.fields import FIELDS
+from crm_idic.identify.frequencies import (
+    SAME_CODES,
+    adjustments,
+    value_frequencies,
+    with_exact_agreement,
+)
 from crm_idic.identify.model import MatchModel, estimate_u, fit
 from crm_idic.identify.records import Records, build_records, load_rows
 
@@ -100,12 +106,14 @@ def identify_records(
     levels = compare(records, pairs.left, pairs.right)
     lap("comparing")
     rng = np.random.default_rng(options.seed)
-    u = estimate_u(records, options.random_pairs, rng)
+    frequencies = value_frequencies(records, SAME_CODES)
+    u = with_exact_agreement(estimate_u(records, options.random_pairs, rng), frequencies)
     model = fit(
         levels, pairs.by_rule, options.blocking, u, options.fields, options.em_iterations,
         len(records),
     )  # fmt: skip
-    weight, partial = model.weights(levels)
+    adjusted = frequencies.only(options.term_frequencies)
+    weight, partial = model.weights(levels, adjustments(levels, pairs.left, adjusted))
     lap("estimating")
     mergeable = np.ones(len(pairs), dtype=bool)
     for field in options.merge_requires:

@@ -51,14 +51,18 @@ class MatchModel:
     def partial_weights(self) -> dict[str, NDArray[np.float64]]:
         return {f: np.log2(self.m[f] / self.u[f]) for f in FIELDS}
 
-    def weights(self, levels: Levels) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """(match weight per pair, partial weight per pair and field)."""
-        partial = np.zeros(levels.shape, dtype=np.float64)
+    def weights(
+        self, levels: Levels, adjustment: NDArray[np.float64] | None = None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(match weight per pair, partial weight per pair and field); `adjustment` (pairs x
+        fields, as `crm_idic.identify.frequencies.adjustments`) is added to the partial
+        weights."""
+        partial = np.zeros(levels.shape, dtype=np.float64) if adjustment is None else adjustment
         table = self.partial_weights()
         for column, field in enumerate(FIELDS):
             level = levels[:, column]
             present = level >= 0
-            partial[present, column] = table[field][level[present]]
+            partial[present, column] += table[field][level[present]]
         prior = float(np.log2(self.prior / (1 - self.prior)))
         return prior + partial.sum(axis=1), partial
 
