@@ -16,7 +16,6 @@ Terms that depend only on x are computed once per distinct x.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from attrs import field, frozen
@@ -33,10 +32,7 @@ from crm_clv.estimation import (
 from crm_clv.newton import maximize_newton
 from crm_clv.requirements import DataRequirements
 from crm_clv.summary import CustomerSummary, WeightedSummary
-
-if TYPE_CHECKING:
-    from crm_clv.gamma_gamma import GammaGamma
-    from crm_clv.valuation import Predictions, Valuation
+from crm_clv.valuation import Predicting
 
 NAMES = ("r", "alpha", "a", "b")
 MODEL = "bgnbd"
@@ -241,7 +237,7 @@ def _start_for(summary: CustomerSummary) -> tuple[float, float, float, float]:
 
 
 @frozen
-class BgNbd:
+class BgNbd(Predicting):
     """A BG/NBD model with known parameters (r, alpha, a, b); `fit` estimates them."""
 
     params: FloatArray = field(converter=as_params)
@@ -316,18 +312,6 @@ class BgNbd:
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))
         zero = np.zeros_like(times)
         return _future_factor(self.params, zero, zero, times)
-
-    def predict(
-        self,
-        summary: CustomerSummary,
-        valuation: Valuation | None = None,
-        spend: GammaGamma | None = None,
-    ) -> Predictions:
-        """Every prediction for every customer of `summary`, intervals included (expected
-        transactions, P(alive), spend, CLV): `crm_clv.valuation.predict` on this model."""
-        from crm_clv.valuation import Valuation, predict
-
-        return predict(self, summary, valuation or Valuation(), spend)
 
     def summary(self) -> dict[str, object]:
         return describe_fit(MODEL, NAMES, self.params, self.estimate)

@@ -23,7 +23,6 @@ this hyp2f1 form is kept as the independent check the tests compare the series w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from attrs import field, frozen
@@ -42,10 +41,7 @@ from crm_clv.pareto_series import ParetoRows, log_branches
 from crm_clv.requirements import DataRequirements
 from crm_clv.score_steps import approach
 from crm_clv.summary import CustomerSummary, WeightedSummary
-
-if TYPE_CHECKING:
-    from crm_clv.gamma_gamma import GammaGamma
-    from crm_clv.valuation import Predictions, Valuation
+from crm_clv.valuation import Predicting
 
 NAMES = ("r", "alpha", "s", "beta")
 MODEL = "pareto_nbd"
@@ -156,7 +152,7 @@ def _inverse_curvature(rows: ParetoRows, params: FloatArray) -> FloatArray | Non
 
 
 @frozen
-class ParetoNbd:
+class ParetoNbd(Predicting):
     """A Pareto/NBD model with known (r, alpha, s, beta); `fit` estimates them."""
 
     params: FloatArray = field(converter=as_params)
@@ -228,18 +224,6 @@ class ParetoNbd:
         r, alpha, s, beta = self.params
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))
         return np.asarray(r / alpha * _lifetime_integral(s, beta + 0 * times, times))
-
-    def predict(
-        self,
-        summary: CustomerSummary,
-        valuation: Valuation | None = None,
-        spend: GammaGamma | None = None,
-    ) -> Predictions:
-        """Every prediction for every customer of `summary`, intervals included (expected
-        transactions, P(alive), spend, CLV): `crm_clv.valuation.predict` on this model."""
-        from crm_clv.valuation import Valuation, predict
-
-        return predict(self, summary, valuation or Valuation(), spend)
 
     def summary(self) -> dict[str, object]:
         return describe_fit(MODEL, NAMES, self.params, self.estimate)

@@ -19,7 +19,7 @@ actually buy. Predictions are computed once per distinct (x, t_x, T) row and spr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 from attrs import frozen
@@ -189,3 +189,20 @@ def _spend_log_variance(
             moved = spend.with_params(shifted).expected_spend(x, mean_spend)
             jac[i] = (np.log(moved) - np.log(base)) / step
     return _log_variance(np.nan_to_num(jac), spend.estimate.covariance)
+
+
+class Predicting:
+    """`predict` for the transaction models (BG/NBD, Pareto/NBD), so each is a plain object
+    with `fit`, `predict` and `summary`."""
+
+    __slots__ = ()
+
+    def predict(
+        self,
+        summary: CustomerSummary,
+        valuation: Valuation | None = None,
+        spend: GammaGamma | None = None,
+    ) -> Predictions:
+        """Every prediction for every customer of `summary`, intervals included (expected
+        transactions, P(alive), spend, CLV): `predict(model, summary, valuation, spend)`."""
+        return predict(cast("TransactionModel", self), summary, valuation or Valuation(), spend)
