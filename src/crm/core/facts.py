@@ -86,8 +86,7 @@ def purchase_facts_query(tables: Tables, as_of: date) -> Select[Any]:
         .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id))
         .where(profiling_allowed(tables))
         .where(existed_at(tables, as_of))
-        # A customer merged into another (crm.core.merging) lives on in the survivor's row.
-        .where(~exists().where(tables.customer_alias.c.merged_customer_id == c.c.id))
+        .where(not_merged_away(tables))
         .order_by(c.c.id)
     )
 
@@ -111,8 +110,15 @@ def profiling_refused_query(tables: Tables, as_of: date) -> Select[Any]:
         .select_from(c)
         .where(c.c.consent_profiling.is_(False))
         .where(existed_at(tables, as_of))
-        .where(~exists().where(tables.customer_alias.c.merged_customer_id == c.c.id))
+        .where(not_merged_away(tables))
     )
+
+
+def not_merged_away(tables: Tables) -> ColumnElement[bool]:
+    """Customer rows that are still their own: a customer merged into another
+    (crm.core.merging) lives on in the survivor's row."""
+    alias = tables.customer_alias
+    return ~exists().where(alias.c.merged_customer_id == tables.customer.c.id)
 
 
 def profiling_allowed(tables: Tables) -> ColumnElement[bool]:
