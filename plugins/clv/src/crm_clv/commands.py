@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
 from crm import Table
-
-
-def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    """A YYYY-MM-DD option as a date; anything else is a usage error (exit 2)."""
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+from crm.cli.segment_command import parse_date
 
 
 def add_commands(cli: click.Group) -> None:
@@ -68,7 +59,7 @@ def add_commands(cli: click.Group) -> None:
         "--calibration-end",
         required=True,
         metavar="DATE",
-        callback=_day,
+        callback=parse_date,
         help="Last day of the calibration period (YYYY-MM-DD, inclusive).",
     )
     @output_options
@@ -133,14 +124,14 @@ def add_commands(cli: click.Group) -> None:
         "--calibration-end",
         required=True,
         metavar="DATE",
-        callback=_day,
+        callback=parse_date,
         help="Last day of the calibration period (YYYY-MM-DD, inclusive).",
     )
     @click.option(
         "--holdout-end",
         default=None,
         metavar="DATE",
-        callback=_day,
+        callback=parse_date,
         help="Last day of the holdout (default: the last purchase day).",
     )
     @output_options
