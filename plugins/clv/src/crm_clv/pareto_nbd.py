@@ -39,7 +39,7 @@ from crm_clv.estimation import (
 )
 from crm_clv.pareto_series import ParetoRows, log_branches
 from crm_clv.requirements import DataRequirements
-from crm_clv.score_steps import approach
+from crm_clv.score_steps import approach, positive_definite_inverse
 from crm_clv.summary import CustomerSummary, WeightedSummary
 from crm_clv.valuation import Predicting
 
@@ -141,14 +141,7 @@ def _inverse_curvature(rows: ParetoRows, params: FloatArray) -> FloatArray | Non
     hessian = hessian_of(lambda p: _value_and_gradient(p, rows), params, grad)
     curvature = -(params[:, None] * hessian * params[None, :] + np.diag(grad * params))
     curvature /= max(float(rows.weight.sum()), 1.0)
-    try:
-        inverse = np.linalg.inv((curvature + curvature.T) / 2)
-    except np.linalg.LinAlgError:
-        return None
-    inverse = (inverse + inverse.T) / 2
-    if not (np.all(np.isfinite(inverse)) and np.all(np.linalg.eigvalsh(inverse) > 0)):
-        return None
-    return inverse
+    return positive_definite_inverse(curvature)
 
 
 @frozen

@@ -62,8 +62,14 @@ def approach(
 
 def _inverse_outer(scores: FloatArray, weight: FloatArray, customers: float) -> FloatArray | None:
     outer = np.einsum("kn,n,jn->kj", scores, weight, scores) / customers
+    return positive_definite_inverse(outer)
+
+
+def positive_definite_inverse(matrix: FloatArray) -> FloatArray | None:
+    """The inverse of `matrix` made symmetric, itself symmetric; None where it does not exist
+    or is not positive definite (no usable curvature for a quasi-Newton step)."""
     try:
-        inverse = np.linalg.inv((outer + outer.T) / 2)
+        inverse = np.linalg.inv((matrix + matrix.T) / 2)
     except np.linalg.LinAlgError:
         return None
     inverse = (inverse + inverse.T) / 2
