@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import IO
 
-from crm.cli.terminal import console, header_text, terminal_width
+from crm.cli.terminal import console, header_text, plain_rich_table, terminal_width
 
 #: Spaces between columns, and the fewest allowed before a table turns into blocks.
 GAP = 2
@@ -108,17 +108,9 @@ def _render_columns(
     width: int,
     gap: int,
 ) -> None:
-    from rich import box
-    from rich.table import Table as RichTable
     from rich.text import Text
 
-    shown = RichTable(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, gap - 1, 0, 0),  # the box's inner verticals are one space
-        show_edge=False,
-        expand=False,
-    )
+    shown = plain_rich_table(gap)  # the title is printed above it, at the terminal's width
     for index, name in enumerate(columns):
         # The widths were chosen to fit: rich is told them exactly and squeezes nothing.
         shown.add_column(

@@ -18,6 +18,7 @@ from crm.core.components import Table
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.table import Table as RichTable
 
     from crm.core.report_model import Figure
 
@@ -88,19 +89,9 @@ def rich_table(
     """A rich table of `table`: numbers right-aligned and never split, text wrapped, shares as
     percentages with a bar scaled to the largest share of the column (`bars`: for every share
     column, none, or the named ones); `gap` spaces between columns."""
-    from rich import box
-    from rich.table import Table as RichTable
     from rich.text import Text
 
-    shown = RichTable(
-        title=printable(table.title if title is None else title) or None,
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, gap - 1, 0, 0),  # the box's inner verticals are one space
-        show_edge=False,
-    )
+    shown = plain_rich_table(gap, title=printable(table.title if title is None else title))
     columns = list(zip(*table.rows, strict=True)) if table.rows else [()] * len(table.columns)
     formats = []
     for name, values in zip(table.columns, columns, strict=True):
@@ -126,6 +117,23 @@ def rich_table(
         ]
         shown.add_row(*(Text(c) for c in cells))
     return shown
+
+
+def plain_rich_table(gap: int, *, title: str | None = None) -> RichTable:
+    """crm's table style at a terminal: a rule under the headers, no borders, `gap` spaces
+    between columns, a bold title on the left."""
+    from rich import box
+    from rich.table import Table as RichTable
+
+    return RichTable(
+        title=title or None,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, gap - 1, 0, 0),  # the box's inner verticals are one space
+        show_edge=False,
+    )
 
 
 def console(stream: IO[str], width: int | None = None) -> Console:
